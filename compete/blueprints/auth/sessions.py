@@ -1,0 +1,110 @@
+"""Server-side login sessions: a row per signed-in browser, revoked for good at logout.
+
+The cookie holds a random session token; the row holds its hash. A copied cookie replayed after
+logout finds a revoked row and is not signed in. Sessions end after an idle period (longer for
+tablets marking all day) and at an absolute limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from ...errors import error_response, wants_json
+from ...extensions import db, login_manager
+from ...models import LoginSession, User
+from ...models.base import utcnow
+
+SESSION_KEY = "sid"
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, *, user_agent: str | None, is_tablet: bool = False) -> str:
+    """Open a login session for ``user``; returns the token for the cookie (caller commits)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(
+        LoginSession(
+            user_id=user.id,
+            token_hash=_hash(token),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + current_app.config["PERMANENT_SESSION_LIFETIME"],
+            user_agent=(user_agent or "")[:200],
+            is_tablet=is_tablet,
+        )
+    )
+    db.session.flush()
+    return token
+
+
+def end_session(token: str | None) -> None:
+    """Revoke the session behind ``token`` (caller commits)."""
+    if not token:
+        return
+    row = db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _hash(token)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+
+
+def revoke_all(user: User, *, keep_token: str | None = None) -> int:
+    """Revoke every open session of ``user`` but ``keep_token`` (after a password change)."""
+    keep = _hash(keep_token) if keep_token else None
+    count = 0
+    for row in db.session.scalars(
+        select(LoginSession).where(
+            LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None)
+        )
+    ):
+        if row.token_hash != keep:
+            row.revoked_at = utcnow()
+            count += 1
+    return count
+
+
+def _load_user(user_id: str) -> User | None:
+    token = session.get(SESSION_KEY)
+    if not token:
+        return None
+    row = db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _hash(token)))
+    now = utcnow()
+    if row is None or row.revoked_at is not None or str(row.user_id) != user_id:
+        return None
+    idle = current_app.config[
+        "SESSION_IDLE_TIMEOUT_TABLET" if row.is_tablet else "SESSION_IDLE_TIMEOUT"
+    ]
+    if now >= row.expires_at or now - row.last_seen_at > idle:
+        row.revoked_at = now
+        db.session.commit()
+        return None
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    if now - row.last_seen_at > TOUCH_EVERY and request.method != "HEAD":
+        row.last_seen_at = now
+        db.session.commit()
+    return user
+
+
+def init_login(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to open this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_user)
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():
+        if wants_json():
+            return error_response(401, str(_l("Please sign in first.")), error="unauthorized")
+        flash(str(login_manager.login_message), "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

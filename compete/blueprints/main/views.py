@@ -1,0 +1,53 @@
+"""Home page, language switch and health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from ...extensions import db
+from ...i18n import LANG_COOKIE
+from ...permissions import public
+from . import services
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+@public
+def home():
+    if not current_user.is_authenticated:
+        return render_template("main/landing.html")
+    return render_template("main/dashboard.html", desk=services.desk_for(current_user))
+
+
+@bp.route("/lang", methods=["POST"])
+@public
+def set_language():
+    code = request.form.get("lang", "")
+    target = request.form.get("next") or url_for("main.home")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("main.home")
+    response = redirect(target)
+    if code in current_app.config["LANGUAGES"]:
+        response.set_cookie(
+            LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", secure=True, httponly=True
+        )
+        if current_user.is_authenticated:
+            current_user.locale = code
+            db.session.commit()
+    return response
+
+
+@bp.route("/healthz")
+@public
+def healthz():
+    """Liveness and database reachability, for load balancers and the test harness."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        database = "ok"
+    except Exception:  # any database failure means not healthy
+        db.session.rollback()
+        return jsonify(status="error", database="unreachable"), 503
+    return jsonify(status="ok", database=database)

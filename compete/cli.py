@@ -1,0 +1,87 @@
+"""The ``flask compete`` command group."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+import click
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import current_app
+from flask.cli import AppGroup
+from flask_migrate import Migrate
+from sqlalchemy import text
+
+from .domain.errors import DomainError
+from .extensions import db
+
+compete_cli = AppGroup("compete", help="Skills competition management commands.")
+
+
+@compete_cli.command("create-admin")
+@click.argument("username")
+@click.option("--name", "display_name", default=None, help="Display name (default: username).")
+@click.option("--password", default=None, help="Password (asked for when omitted).")
+def create_admin(username: str, display_name: str | None, password: str | None) -> None:
+    """Create a system administrator account."""
+    from .blueprints.admin.services import assign_role, create_user
+    from .models import Role
+
+    if password is None:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat: ") != password:
+            raise click.ClickException("The passwords differ.")
+    try:
+        user = create_user(
+            None,
+            username=username,
+            display_name=display_name or username,
+            password=password,
+            min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+        )
+        assign_role(None, user, role=Role.ADMIN)
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"Administrator {username} created.")
+
+
+@compete_cli.command("seed-demo")
+def seed_demo() -> None:
+    """Load the demo competition once (running it again changes nothing)."""
+    from .demo import load_demo
+
+    created, accounts = load_demo(password=current_app.config["DEMO_PASSWORD"])
+    db.session.commit()
+    click.echo("Demo data loaded." if created else "Demo data already present; nothing changed.")
+    click.echo(f"Demo accounts (password for all: {current_app.config['DEMO_PASSWORD']}):")
+    for username, label in accounts:
+        click.echo(f"  {username:<14} {label}")
+
+
+@compete_cli.command("check")
+def check() -> None:
+    """Check that the database answers and its migrations are current."""
+    ok = True
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            current = set(MigrationContext.configure(conn).get_current_heads())
+        click.echo(f"database: reachable ({db.engine.url.render_as_string(hide_password=True)})")
+    except Exception as exc:  # report any connection failure plainly
+        click.echo(f"database: NOT reachable: {exc.__class__.__name__}: {exc}")
+        sys.exit(1)
+    migrate: Migrate = current_app.extensions["migrate"].migrate
+    script = ScriptDirectory.from_config(migrate.get_config())
+    heads = set(script.get_heads())
+    if current == heads:
+        click.echo(f"migrations: current ({', '.join(sorted(heads))})")
+    else:
+        ok = False
+        click.echo(
+            f"migrations: NOT current (database at {sorted(current) or 'none'},"
+            f" code at {sorted(heads)}); run `flask db upgrade`"
+        )
+    sys.exit(0 if ok else 1)

@@ -1,0 +1,52 @@
+"""Configuration: safe defaults, overridden by ``COMPETE_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import ClassVar
+
+
+class Config:
+    # Database: SQLite in the instance folder unless DATABASE_URL names another (PostgreSQL).
+    SQLALCHEMY_DATABASE_URI: str | None = os.environ.get("DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
+
+    # No secret in code: create_app refuses to start without COMPETE_SECRET_KEY unless testing.
+    SECRET_KEY: str | None = None
+
+    # Sessions: a server-side login session row backs every cookie (see auth.sessions).
+    SESSION_COOKIE_NAME = "__Host-session"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+    # Judges at tablets stay signed in through a marking day; their sessions idle longer.
+    SESSION_IDLE_TIMEOUT_TABLET = timedelta(hours=4)
+
+    # Forms: tablets replay queued marks late, so CSRF tokens do not expire with time.
+    WTF_CSRF_TIME_LIMIT = None
+    WTF_CSRF_SSL_STRICT = False
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+    # Login throttling: per address through Flask-Limiter, per account in the database.
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "30 per minute"
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCKOUT = timedelta(minutes=15)
+
+    # Passwords
+    PASSWORD_MIN_LENGTH = 10
+
+    # Redis (sessions, cache, rate limits, job queue) when configured; in-process otherwise.
+    REDIS_URL: str | None = os.environ.get("REDIS_URL")
+
+    # Languages
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES: ClassVar[dict[str, str]] = {"zh_CN": "中文", "en": "English"}
+
+    # Demo data is loaded only by `flask compete seed-demo`.
+    DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (the published demo password)

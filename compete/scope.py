@@ -1,0 +1,56 @@
+"""Per-request scope: the competition, event and unit a URL names, loaded once (404 if absent).
+
+Any route with ``competition_id``, ``event_id`` or ``unit_id`` in its path gets ``g.competition``,
+``g.event`` or ``g.unit``; ``permission_required`` checks against them, and ``load_in_event``
+answers 404 for a record of another event, so ids cannot be walked across scopes.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, abort, g
+
+from .extensions import db
+from .models import Competition, Event, Unit
+
+
+def _load_scope(endpoint, values) -> None:
+    if not values:
+        return
+    if "event_id" in values:
+        event = db.session.get(Event, values["event_id"])
+        if event is None:
+            abort(404)
+        g.event = event
+        g.competition = event.competition
+        if "competition_id" in values and values["competition_id"] != event.competition_id:
+            abort(404)
+    elif "competition_id" in values:
+        competition = db.session.get(Competition, values["competition_id"])
+        if competition is None:
+            abort(404)
+        g.competition = competition
+    if "unit_id" in values:
+        unit = db.session.get(Unit, values["unit_id"])
+        if unit is None:
+            abort(404)
+        g.unit = unit
+
+
+def load_in_event(model, object_id: int):
+    """The ``model`` row ``object_id`` if it belongs to the URL's event, else 404."""
+    obj = db.session.get(model, object_id)
+    if obj is None or obj.event_id != g.event.id:
+        abort(404)
+    return obj
+
+
+def load_in_competition(model, object_id: int):
+    """The ``model`` row ``object_id`` if it belongs to the URL's competition, else 404."""
+    obj = db.session.get(model, object_id)
+    if obj is None or obj.competition_id != g.competition.id:
+        abort(404)
+    return obj
+
+
+def register_scope(app: Flask) -> None:
+    app.url_value_preprocessor(_load_scope)

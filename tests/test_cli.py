@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from compete.extensions import db
+from compete.models import Role, User
+
+
+def test_create_admin_makes_a_working_administrator(app, runner, auth):
+    result = runner.invoke(
+        args=["compete", "create-admin", "chief", "--password", "Admin-pass-2026"]
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "chief"))
+        assert Role.ADMIN in user.roles()
+    assert auth.login("chief", "Admin-pass-2026").status_code == 302
+
+
+def test_create_admin_refuses_a_weak_password(app, runner):
+    result = runner.invoke(args=["compete", "create-admin", "chief", "--password", "123"])
+    assert result.exit_code != 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_seed_demo_is_idempotent(app, runner):
+    first = runner.invoke(args=["compete", "seed-demo"])
+    assert first.exit_code == 0, first.output
+    with app.app_context():
+        counts = db.session.scalar(select(func.count(User.id)))
+    second = runner.invoke(args=["compete", "seed-demo"])
+    assert second.exit_code == 0
+    assert "nothing changed" in second.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == counts
+    assert "admin" in first.output
