@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from sqlalchemy import select
 
 from compete.extensions import db
@@ -140,8 +142,18 @@ def test_english_is_one_switch_away(app, client):
     assert "Sign in" in page and 'lang="en"' in page
 
 
-def test_login_rate_limit_answers_429_with_a_message():
-    app = build_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
+@pytest.fixture
+def limited_app():
+    """A second app with the login limit on; the shared limiter is switched back after."""
+    from compete.extensions import limiter
+
+    was_enabled = limiter.enabled
+    yield build_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
+    limiter.enabled = was_enabled
+
+
+def test_login_rate_limit_answers_429_with_a_message(limited_app):
+    app = limited_app
     with app.app_context():
         db.create_all()
     client = app.test_client()

@@ -14,6 +14,7 @@ from ...domain.rules import validate_params
 from ...domain.scheme import validate_scheme
 from ...extensions import db
 from ...models import Event, EventTransition, Role, User
+from ..registration.services import entries_decided
 
 # What each guard means to a person, shown beside a disabled button.
 GUARD_LABELS = {
@@ -98,6 +99,7 @@ GuardFn = Callable[[Event, datetime], bool]
 # Guards the data can answer; a guard of a stage not set up answers False and keeps the button
 # disabled with its reason shown.
 GUARDS: dict[str, GuardFn] = {
+    "entries_decided": entries_decided,
     "preset_valid": _preset_valid,
     "registration_deadline_passed": _deadline_passed,
     "scheme_frozen": _scheme_complete,
@@ -194,5 +196,6 @@ def transition_event(
         before={"state": before},
         after={"state": target, "backward": transition.backward},
         reason=step.reason,
+        event_id=event.id,
     )
     return step

@@ -181,8 +181,8 @@ def replace_scheme(actor, event: Event, parsed) -> MarkingScheme:
     scheme.modules.clear()
     db.session.flush()
     for m_pos, module_spec in enumerate(parsed.spec.modules, start=1):
+        # Appended to the scheme below; passing scheme= too would list the module twice.
         module = SchemeModule(
-            scheme=scheme,
             code=module_spec.code,
             name=parsed.module_names.get(module_spec.code, module_spec.name),
             position=m_pos,

@@ -159,7 +159,7 @@ def update_event(actor, event: Event, **fields: Any) -> None:
     for key, value in data.items():
         setattr(event, key, value)
     db.session.flush()
-    audit.record(actor, "event.updated", event, before=before, after=data)
+    audit.record(actor, "event.updated", event, before=before, after=data, event_id=event.id)
 
 
 def set_rules(
@@ -168,12 +168,10 @@ def set_rules(
     """Choose the event's preset version and its own changes; only while it is a draft."""
     if event.state is not EventState.DRAFT:
         raise Conflict(N_("The rules are fixed once registration opens."))
-    params = {**preset_version.params, **overrides}
-    validate_params(params)
-    # Keep only the parameters that really differ from the preset.
-    clean = {
-        k: v for k, v in validate_params(overrides).items() if preset_version.params.get(k) != v
-    }
+    # Check the overrides together with the preset (a changed value may depend on unchanged
+    # ones), then keep only the normalised values that really differ from the preset.
+    params = validate_params({**preset_version.params, **overrides})
+    clean = {k: params[k] for k in overrides if preset_version.params.get(k) != params[k]}
     before = {"preset_version_id": event.preset_version_id, "overrides": event.overrides}
     event.preset_version = preset_version
     event.overrides = clean
@@ -184,6 +182,7 @@ def set_rules(
         event,
         before=before,
         after={"preset_version_id": preset_version.id, "overrides": clean},
+        event_id=event.id,
     )
 
 
@@ -239,7 +238,7 @@ def unlink_selection(actor, link: SelectionLink) -> None:
     source = link.source_event
     db.session.delete(link)
     db.session.flush()
-    audit.record(actor, "selection.unlinked", source, before=before)
+    audit.record(actor, "selection.unlinked", source, before=before, event_id=source.id)
 
 
 def event_counts(event: Event) -> dict[str, int]:

@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ...domain.errors import DomainError, InvalidInput
+from ...domain.errors import Conflict, DomainError, InvalidInput, NotAllowed
 from ...domain.grades import GRADE_LABELS, Grade
 from ...domain.lifecycle import EventState
 from ...domain.rules import SPEC
@@ -174,8 +174,15 @@ def edit_competition(competition_id: int):
 # ---------------------------------------------------------------- events
 
 
+def _builtin_presets():
+    """The shipped presets, inserted (and committed) on first use so their ids stay valid."""
+    shipped = presets.ensure_builtin_presets()
+    db.session.commit()
+    return shipped
+
+
 def _preset_choices():
-    return choices((p.id, p.name) for p in presets.ensure_builtin_presets())
+    return choices((p.id, p.name) for p in _builtin_presets())
 
 
 def _event_form(event: Event | None = None, formdata=None) -> EventForm:
@@ -287,6 +294,9 @@ def transition(event_id: int):
         lifecycle.transition_event(
             current_user, event, form.target.data, reason=form.reason.data, now=utcnow()
         )
+    except NotAllowed:
+        db.session.rollback()
+        raise  # the error handler answers 403
     except DomainError as exc:
         db.session.rollback()
         flash(_explain(exc), "error")
@@ -299,7 +309,16 @@ def transition(event_id: int):
             ),
             "success",
         )
-    return redirect(request.form.get("next") or url_for(".event_detail", event_id=event.id))
+    return redirect(
+        _local_path(request.form.get("next")) or url_for(".event_detail", event_id=event.id)
+    )
+
+
+def _local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
 
 
 def _explain(exc: DomainError) -> str:
@@ -355,6 +374,8 @@ def add_module(event_id: int):
         except DomainError as exc:
             db.session.rollback()
             add_error(form, exc, default="code")
+            if isinstance(exc, Conflict):
+                return _scheme_page(event, module_form=form, status=409)
         else:
             db.session.commit()
             return redirect(url_for(".event_scheme", event_id=event.id))
@@ -405,6 +426,9 @@ def add_criterion(event_id: int, module_id: int):
         except DomainError as exc:
             db.session.rollback()
             add_error(form, exc, default="code", aliases={"criterion": "code", "max": "max_mark"})
+            if isinstance(exc, Conflict):
+                form.module_id = module.id
+                return _scheme_page(event, criterion_form=form, status=409)
         else:
             db.session.commit()
             return redirect(url_for(".event_scheme", event_id=event.id) + f"#m{module.id}")
@@ -446,7 +470,8 @@ def import_scheme(event_id: int):
     except DomainError as exc:
         db.session.rollback()
         add_error(form, exc, default="file")
-        return _scheme_page(event, import_form=form, status=422)
+        status = 409 if isinstance(exc, Conflict) else 422
+        return _scheme_page(event, import_form=form, status=status)
     db.session.commit()
     flash(_("The marking scheme was imported."), "success")
     return redirect(url_for(".event_scheme", event_id=event.id))
@@ -512,6 +537,7 @@ def _params_from_form(form_data, current: dict) -> tuple[dict, dict[str, str]]:
 def edit_rules(event_id: int):
     event = g.event
     errors: dict[str, str] = {}
+    status = 422
     values = dict(event.rules)
     if request.method == "POST":
         typed, errors = _params_from_form(request.form, event.rules)
@@ -528,6 +554,7 @@ def edit_rules(event_id: int):
             except DomainError as exc:
                 db.session.rollback()
                 errors[""] = translate_error(exc)
+                status = 409 if isinstance(exc, Conflict) else 422
             else:
                 db.session.commit()
                 flash(_("The event's rules were saved."), "success")
@@ -541,7 +568,7 @@ def edit_rules(event_id: int):
         spec=SPEC,
         errors=errors,
         action=url_for(".edit_rules", event_id=event.id),
-    ), 422 if errors else 200
+    ), status if errors else 200
 
 
 # ---------------------------------------------------------------- selection
@@ -628,7 +655,7 @@ def delete_selection(event_id: int, link_id: int):
 def preset_list():
     return render_template(
         "competitions/presets.html",
-        presets=presets.ensure_builtin_presets(),
+        presets=_builtin_presets(),
         may_manage=has_permission(current_user, Permission.PRESET_MANAGE),
     )
 
