@@ -82,6 +82,7 @@ def _configure_logging(app: Flask) -> None:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

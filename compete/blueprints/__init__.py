@@ -7,13 +7,16 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from ..permissions import Permission, can
+    from . import api
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .auth.sessions import init_login
     from .competitions import bp as competitions_bp
     from .main import bp as main_bp
+    from .registration import bp as registration_bp
 
     init_login(app)
     app.jinja_env.globals.update(can=can, Permission=Permission)
-    for bp in (main_bp, auth_bp, admin_bp, competitions_bp):
+    for bp in (main_bp, auth_bp, admin_bp, competitions_bp, registration_bp):
         app.register_blueprint(bp)
+    api.register(app)  # the API and token pages, CSRF-exempt API, bearer sign-in, CLI

@@ -1,13 +1,33 @@
 """Every model, re-exported so Alembic and the app see the whole schema."""
 
 from .accounts import LoginSession, Role, RoleAssignment, User
+from .api import ApiToken
 from .audit import AuditEntry
 from .competitions import Competition, Event, EventTransition, SelectionLink
 from .presets import RulePreset, RulePresetVersion
+from .registration import (
+    CheckIn,
+    Draw,
+    DrawKind,
+    Entry,
+    EntryMember,
+    EntryStatus,
+    Person,
+    UnitQuota,
+)
 from .schemes import MarkingScheme, SchemeCriterion, SchemeModule
 from .units import Unit, UnitKind
 
 __all__ = [
+    "ApiToken",
+    "UnitQuota",
+    "Person",
+    "EntryStatus",
+    "EntryMember",
+    "Entry",
+    "DrawKind",
+    "Draw",
+    "CheckIn",
     "AuditEntry",
     "Competition",
     "Event",

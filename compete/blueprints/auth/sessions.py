@@ -21,6 +21,7 @@ from ...models import LoginSession, User
 from ...models.base import utcnow
 
 SESSION_KEY = "sid"
+API_PREFIX = "/api/"
 TOUCH_EVERY = timedelta(minutes=1)
 
 
@@ -72,6 +73,10 @@ def revoke_all(user: User, *, keep_token: str | None = None) -> int:
 
 
 def _load_user(user_id: str) -> User | None:
+    if request.path.startswith(API_PREFIX):
+        # The API is CSRF-exempt, so a browser's cookie must not sign it in: API requests
+        # authenticate by bearer token only (compete.blueprints.api.bearer).
+        return None
     token = session.get(SESSION_KEY)
     if not token:
         return None

@@ -1,0 +1,123 @@
+"""The read API under ``/api/v1``: bearer tokens only, JSON in and out (see openapi.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Blueprint, g, request
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ...domain import N_
+from ...domain.errors import InvalidInput
+from ...extensions import db
+from ...models import Competition, Event
+from ...permissions import Permission, has_permission, permission_required, public, signed_in
+from .openapi import build_document
+from .serializers import competition_json, event_json, me_json, scheme_json
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+DEFAULT_PER_PAGE = 50
+MAX_PER_PAGE = 200
+MAX_PAGE = 1_000_000  # keeps OFFSET within what every database accepts
+
+
+def _positive_int(name: str, default: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    digits = raw.lstrip("0")
+    if not (raw.isascii() and raw.isdigit()) or not digits:
+        raise InvalidInput(N_("%(name)s must be a whole number from 1."), field=name, name=name)
+    # Compare lengths first: int() of a very long digit string is slow or refused.
+    if len(digits) > len(str(maximum)) or int(digits) > maximum:
+        raise InvalidInput(
+            N_("%(name)s must be at most %(max)s."), field=name, name=name, max=maximum
+        )
+    return int(digits)
+
+
+def page_args() -> tuple[int, int]:
+    """``?page=`` (from 1) and ``?per_page=`` (1 to 200); anything else is a 422."""
+    return (
+        _positive_int("page", 1, MAX_PAGE),
+        _positive_int("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE),
+    )
+
+
+def page_of(items: Sequence[dict[str, Any]], *, page: int, per_page: int, total: int) -> dict:
+    return {"items": list(items), "page": page, "per_page": per_page, "total": total}
+
+
+@bp.after_request
+def _challenge(response):
+    if response.status_code == 401:
+        response.headers.setdefault("WWW-Authenticate", 'Bearer realm="compete"')
+    return response
+
+
+@bp.route("/openapi.json")
+@public
+def openapi_document():
+    return build_document()
+
+
+@bp.route("/me")
+@signed_in
+def me():
+    return me_json(current_user, g.get("api_token"))
+
+
+@bp.route("/competitions")
+@signed_in
+def competition_list():
+    page, per_page = page_args()
+    stmt = select(Competition).order_by(Competition.year.desc(), Competition.id.desc())
+    visible = [
+        c
+        for c in db.session.scalars(stmt)
+        if has_permission(current_user, Permission.COMPETITION_VIEW, competition=c)
+    ]
+    start = (page - 1) * per_page
+    return page_of(
+        [competition_json(c) for c in visible[start : start + per_page]],
+        page=page,
+        per_page=per_page,
+        total=len(visible),
+    )
+
+
+@bp.route("/competitions/<int:competition_id>")
+@permission_required(Permission.COMPETITION_VIEW)
+def competition_detail(competition_id: int):
+    return competition_json(g.competition)
+
+
+@bp.route("/competitions/<int:competition_id>/events")
+@permission_required(Permission.COMPETITION_VIEW)
+def competition_events(competition_id: int):
+    page, per_page = page_args()
+    where = Event.competition_id == g.competition.id
+    total = db.session.scalar(select(func.count()).select_from(Event).where(where))
+    events = db.session.scalars(
+        select(Event)
+        .where(where)
+        .order_by(Event.code, Event.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return page_of([event_json(e) for e in events], page=page, per_page=per_page, total=total)
+
+
+@bp.route("/events/<int:event_id>")
+@permission_required(Permission.EVENT_VIEW)
+def event_detail(event_id: int):
+    return event_json(g.event)
+
+
+@bp.route("/events/<int:event_id>/scheme")
+@permission_required(Permission.EVENT_VIEW)
+def event_scheme(event_id: int):
+    return scheme_json(g.event)
