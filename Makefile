@@ -10,7 +10,7 @@ PORT   ?= 8000
 WORKERS ?= 3
 SECRET := instance/secret_key
 
-.PHONY: run test install install-test sysdeps translations lint migrate seed serve bench clean
+.PHONY: run test install install-test sysdeps translations translations-update lint migrate seed serve bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,3 +63,9 @@ bench: install-test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
+translations-update: install-test
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output \
+		-o compete/translations/messages.pot .
+	$(BIN)/pybabel update -i compete/translations/messages.pot -d compete/translations \
+		--no-fuzzy-matching

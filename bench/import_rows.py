@@ -44,11 +44,18 @@ def build_file() -> bytes:
         if number in seen:
             continue
         seen.add(number)
-        ws.append([
-            "测试" + "甲乙丙丁戊己庚辛壬癸"[len(seen) % 10] + "一二三四五六七八九十"[len(seen) % 7],
-            number, f"138{rng.randrange(0, 10**8):08d}", f"单位{len(seen) % UNITS:02d}",
-            "高级工", "王老师",
-        ])
+        ws.append(
+            [
+                "测试"
+                + "甲乙丙丁戊己庚辛壬癸"[len(seen) % 10]
+                + "一二三四五六七八九十"[len(seen) % 7],
+                number,
+                f"138{rng.randrange(0, 10**8):08d}",
+                f"单位{len(seen) % UNITS:02d}",
+                "高级工",
+                "王老师",
+            ]
+        )
     out = BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -57,9 +64,14 @@ def build_file() -> bytes:
 def main() -> None:
     data = build_file()
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"TESTING": True,
-                          "SQLALCHEMY_DATABASE_URI": os.environ.get(
-                              "BENCH_DATABASE_URL", f"sqlite:///{tmp}/bench.db")})
+        app = create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": os.environ.get(
+                    "BENCH_DATABASE_URL", f"sqlite:///{tmp}/bench.db"
+                ),
+            }
+        )
         with app.app_context():
             db.create_all()
             from compete.blueprints.competitions.presets import default_preset
@@ -71,12 +83,18 @@ def main() -> None:
             from compete.domain.lifecycle import EventState
             from compete.models import Unit
 
-            competition = create_competition(None, name="基准测试", tier="provincial_2",
-                                             year=2026)
-            event = create_event(None, competition, code="B1", name="基准", occupation="电工",
-                                 standard_grade=3, group="employee",
-                                 preset_version=default_preset().latest,
-                                 start_at=datetime(2026, 12, 1, tzinfo=UTC))
+            competition = create_competition(None, name="基准测试", tier="provincial_2", year=2026)
+            event = create_event(
+                None,
+                competition,
+                code="B1",
+                name="基准",
+                occupation="电工",
+                standard_grade=3,
+                group="employee",
+                preset_version=default_preset().latest,
+                start_at=datetime(2026, 12, 1, tzinfo=UTC),
+            )
             event.state = EventState.REGISTRATION_OPEN
             for n in range(UNITS):
                 unit = Unit(name=f"单位{n:02d}")
@@ -91,8 +109,9 @@ def main() -> None:
             baseline = time.perf_counter() - start
 
             start = time.perf_counter()
-            outcome = services.import_entries(None, event, unit=None, data=data,
-                                              filename="bench.xlsx", today=date(2026, 11, 23))
+            outcome = services.import_entries(
+                None, event, unit=None, data=data, filename="bench.xlsx", today=date(2026, 11, 23)
+            )
             db.session.commit()
             elapsed = time.perf_counter() - start
             assert outcome.entries == ROWS, outcome

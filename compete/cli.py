@@ -85,3 +85,21 @@ def check() -> None:
             f" code at {sorted(heads)}); run `flask db upgrade`"
         )
     sys.exit(0 if ok else 1)
+
+
+@compete_cli.command("verify-scores")
+@click.argument("event_id", type=int)
+def verify_scores(event_id: int) -> None:
+    """Check the hash chain of an event's marks; name the first broken link."""
+    from .blueprints.judging.services import verify_marks
+    from .models import Event
+
+    event = db.session.get(Event, event_id)
+    if event is None:
+        raise click.ClickException(f"No event {event_id}.")
+    broken = verify_marks(event)
+    if broken is None:
+        click.echo(f"mark chain intact: {event.mark_seq} marks, head {event.mark_head}")
+        return
+    click.echo(f"mark chain BROKEN at link {broken} of {event.mark_seq}")
+    sys.exit(1)

@@ -33,7 +33,9 @@ class Config:
     # Login throttling: per address through Flask-Limiter, per account in the database.
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = "30 per minute"
+    # A venue's tablets share one address: keep this above the start-of-day burst; the
+    # per-account lockout below stops guessing at one account.
+    LOGIN_RATE_LIMIT = "300 per minute"
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCKOUT = timedelta(minutes=15)
 
@@ -47,6 +49,10 @@ class Config:
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES: ClassVar[dict[str, str]] = {"zh_CN": "中文", "en": "English"}
+
+    # The address QR codes point to (e.g. https://results.example.gov.cn); default: the
+    # address the request came in on.
+    PUBLIC_BASE_URL: str | None = None
 
     # Demo data is loaded only by `flask compete seed-demo`.
     DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (the published demo password)

@@ -195,6 +195,15 @@ def signed_in(view):
     return wrapper
 
 
+def panel_only(view):
+    """Mark a view that also needs a seat on the event's judging panel (checked in the view).
+
+    The route matrix then expects 403 for users who hold the permission but sit on no panel.
+    """
+    view.panel_only = True
+    return view
+
+
 def public(view):
     """Open to everyone, signed in or not (public results, QR pages, health check)."""
     view.access = ("public", None)

@@ -76,3 +76,4 @@ def test_templates_have_no_inline_script_and_no_cdn(path: Path):
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), "inline <script> breaks the CSP"
     assert not re.search(r"\son[a-z]+=\"", text), "inline event handlers break the CSP"
     assert not re.search(r"https?://", text), "templates load nothing from other sites"
+    assert 'style="' not in text, "inline styles break the CSP"

@@ -35,3 +35,22 @@ def test_seed_demo_is_idempotent(app, runner):
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == counts
     assert "admin" in first.output
+
+
+def test_check_reports_missing_then_current_migrations(tmp_path):
+    from flask_migrate import upgrade
+
+    from compete import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/c.db"})
+    runner = app.test_cli_runner()
+    before = runner.invoke(args=["compete", "check"])
+    assert before.exit_code == 1
+    assert "NOT current" in before.output
+    with app.app_context():
+        upgrade()
+    after = runner.invoke(args=["compete", "check"])
+    assert after.exit_code == 0, after.output
+    assert "migrations: current" in after.output
+    with app.app_context():
+        db.engine.dispose()

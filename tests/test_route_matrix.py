@@ -7,8 +7,9 @@ import re
 
 import pytest
 
+from compete.blueprints.api.services import create_api_token
 from compete.extensions import db
-from compete.models import Role, RoleAssignment, User
+from compete.models import Judge, PanelMember, PanelRole, Role, RoleAssignment, User
 from compete.permissions import has_permission
 
 from .factories import csrf_from, make_competition, make_event, make_unit, make_user
@@ -29,6 +30,7 @@ ROLES = [
 ]
 
 SKIP_ENDPOINTS = {"static"}
+PANEL = {"judge", "chief_judge"}  # the roles _world seats on event A's judging panel
 
 
 def _world(app):
@@ -52,9 +54,12 @@ def _world(app):
             "contestant": make_user(Role.CONTESTANT),
             "outsider": make_user(Role.ORGANISER, competition_id=comp_b.id),
         }
-        from compete.blueprints.api.services import create_api_token
-
         tokens = {key: create_api_token(None, u, name="matrix")[1] for key, u in users.items()}
+        for key, role in (("judge", PanelRole.MARKING), ("chief_judge", PanelRole.CHIEF)):
+            judge = Judge(name=f"裁判{key}", user_id=users[key].id)
+            db.session.add(judge)
+            db.session.flush()
+            db.session.add(PanelMember(event_id=event_a.id, judge_id=judge.id, role=role))
         target = make_user()
         assignment = RoleAssignment(user_id=target.id, role=Role.JUDGE, event_id=event_b.id)
         db.session.add(assignment)
@@ -100,9 +105,12 @@ def _url(rule, ids) -> str:
 
 def _expected(app, rule, role_key, username, ids):
     """True when the role may use the route, by the declared rule and the grants table."""
-    kind, permission = app.view_functions[rule.endpoint].access
+    view = app.view_functions[rule.endpoint]
+    kind, permission = view.access
     if kind == "public":
         return True
+    if getattr(view, "panel_only", False) and role_key not in PANEL:
+        return False
     if role_key == "anonymous":
         return False
     if kind == "signed_in":
@@ -145,8 +153,7 @@ def test_route_matrix(app, auth, role_key):
         if method == "GET":
             response = client.get(url, headers=headers)
         else:
-            response = client.open(url, method=method, data={"csrf_token": token},
-                                   headers=headers)
+            response = client.open(url, method=method, data={"csrf_token": token}, headers=headers)
         allowed = _expected(app, rule, role_key, users.get(role_key), ids)
         status = response.status_code
         to_login = status == 302 and "/login" in response.headers.get("Location", "")

@@ -12,11 +12,12 @@ def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .auth.sessions import init_login
     from .competitions import bp as competitions_bp
+    from .judging import bp as judging_bp
     from .main import bp as main_bp
     from .registration import bp as registration_bp
 
     init_login(app)
     app.jinja_env.globals.update(can=can, Permission=Permission)
-    for bp in (main_bp, auth_bp, admin_bp, competitions_bp, registration_bp):
+    for bp in (main_bp, auth_bp, admin_bp, competitions_bp, registration_bp, judging_bp):
         app.register_blueprint(bp)
     api.register(app)  # the API and token pages, CSRF-exempt API, bearer sign-in, CLI

@@ -4,6 +4,7 @@ from .accounts import LoginSession, Role, RoleAssignment, User
 from .api import ApiToken
 from .audit import AuditEntry
 from .competitions import Competition, Event, EventTransition, SelectionLink
+from .judging import Judge, JudgeConflict, MarkEvent, MarkKind, PanelMember, PanelRole, ReviewCode
 from .presets import RulePreset, RulePresetVersion
 from .registration import (
     CheckIn,
@@ -20,20 +21,26 @@ from .units import Unit, UnitKind
 
 __all__ = [
     "ApiToken",
-    "UnitQuota",
-    "Person",
-    "EntryStatus",
-    "EntryMember",
-    "Entry",
-    "DrawKind",
-    "Draw",
-    "CheckIn",
     "AuditEntry",
+    "CheckIn",
     "Competition",
+    "Draw",
+    "DrawKind",
+    "Entry",
+    "EntryMember",
+    "EntryStatus",
     "Event",
     "EventTransition",
+    "Judge",
+    "JudgeConflict",
     "LoginSession",
+    "MarkEvent",
+    "MarkKind",
     "MarkingScheme",
+    "PanelMember",
+    "PanelRole",
+    "Person",
+    "ReviewCode",
     "Role",
     "RoleAssignment",
     "RulePreset",
@@ -43,5 +50,6 @@ __all__ = [
     "SelectionLink",
     "Unit",
     "UnitKind",
+    "UnitQuota",
     "User",
 ]

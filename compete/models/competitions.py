@@ -89,6 +89,9 @@ class Event(db.Model):
     end_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     venue: Mapped[str] = mapped_column(String(200), default="", server_default="")
     public_code: Mapped[str] = mapped_column(String(32), unique=True)
+    # Head of the append-only mark chain: its length and the hash of its last link.
+    mark_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    mark_head: Mapped[str] = mapped_column(String(64), default="0" * 64, server_default="0" * 64)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     competition: Mapped[Competition] = relationship(back_populates="events")

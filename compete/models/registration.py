@@ -101,8 +101,9 @@ class Entry(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    status: Mapped[EntryStatus] = mapped_column(str_enum(EntryStatus),
-                                                default=EntryStatus.SUBMITTED)
+    status: Mapped[EntryStatus] = mapped_column(
+        str_enum(EntryStatus), default=EntryStatus.SUBMITTED
+    )
     decision_reason: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -125,7 +126,9 @@ class Entry(db.Model):
     event: Mapped[Event] = relationship()
     unit: Mapped[Unit] = relationship()
     members: Mapped[list[EntryMember]] = relationship(
-        back_populates="entry", order_by="EntryMember.position", cascade="all, delete-orphan",
+        back_populates="entry",
+        order_by="EntryMember.position",
+        cascade="all, delete-orphan",
         lazy="selectin",
     )
     check_in: Mapped[CheckIn | None] = relationship(back_populates="entry", uselist=False)
@@ -166,6 +169,8 @@ class EntryMember(db.Model):
 class DrawKind(StrEnum):
     ENTRY_NUMBER = "entry_number"  # 参赛号
     STATION = "station"  # 赛位号 and 场次
+    REVIEW_CODE = "review_code"  # 评审号
+    PANEL = "panel"  # judges drawn from the pool
 
 
 class Draw(db.Model):
@@ -195,10 +200,8 @@ class CheckIn(db.Model):
     __tablename__ = "check_ins"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"),
-                                          unique=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"),
-                                          index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), unique=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     method: Mapped[str] = mapped_column(String(10))  # qr / manual

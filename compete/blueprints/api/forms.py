@@ -21,7 +21,7 @@ EXPIRY_CHOICES = (
 
 class TokenCreateForm(FlaskForm):
     name = StringField(
-        _l("Name"),
+        _l("Token name"),
         validators=[
             DataRequired(message=_l("Please give the token a name.")),
             Length(max=NAME_MAX),

@@ -14,6 +14,7 @@ from ...domain.rules import validate_params
 from ...domain.scheme import validate_scheme
 from ...extensions import db
 from ...models import Event, EventTransition, Role, User
+from ..judging.services import panel_drawn, recusal_clean, sheets_complete
 from ..registration.services import entries_decided
 
 # What each guard means to a person, shown beside a disabled button.
@@ -25,7 +26,7 @@ GUARD_LABELS = {
     "recusal_clean": N_("no judge has a conflict of interest"),
     "scheme_frozen": N_("the marking scheme is complete"),
     "start_time_reached": N_("the start time has been reached"),
-    "all_sheets_locked": N_("every mark sheet is locked"),
+    "all_sheets_locked": N_("every criterion is fully marked and no disagreement is open"),
     "supervisor_consent": N_("a supervisor agrees"),
     "totals_submitted": N_("the chief judge has submitted the totals"),
     "recheck_done": N_("the score review is complete"),
@@ -99,6 +100,9 @@ GuardFn = Callable[[Event, datetime], bool]
 # Guards the data can answer; a guard of a stage not set up answers False and keeps the button
 # disabled with its reason shown.
 GUARDS: dict[str, GuardFn] = {
+    "all_sheets_locked": sheets_complete,
+    "panel_drawn": panel_drawn,
+    "recusal_clean": recusal_clean,
     "entries_decided": entries_decided,
     "preset_valid": _preset_valid,
     "registration_deadline_passed": _deadline_passed,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ... import audit
 from ...domain import N_
@@ -15,7 +15,10 @@ from ...domain.rules import validate_params
 from ...domain.tiers import Group, Tier
 from ...extensions import db
 from ...models import (
+    CheckIn,
     Competition,
+    Entry,
+    EntryStatus,
     Event,
     Role,
     RoleAssignment,
@@ -244,9 +247,24 @@ def unlink_selection(actor, link: SelectionLink) -> None:
 def event_counts(event: Event) -> dict[str, int]:
     """Figures shown per event on the competition overview."""
     scheme = event.scheme
+    statuses = dict(
+        db.session.execute(
+            select(Entry.status, func.count(Entry.id))
+            .where(Entry.event_id == event.id)
+            .group_by(Entry.status)
+        ).all()
+    )
     return {
         "modules": len(scheme.modules) if scheme else 0,
         "criteria": sum(len(m.criteria) for m in scheme.modules) if scheme else 0,
+        "registered": sum(n for s, n in statuses.items() if s is not EntryStatus.WITHDRAWN),
+        "approved": statuses.get(EntryStatus.APPROVED, 0),
+        "returned": statuses.get(EntryStatus.RETURNED, 0),
+        "waiting": statuses.get(EntryStatus.SUBMITTED, 0),
+        "checked_in": db.session.scalar(
+            select(func.count(CheckIn.id)).where(CheckIn.event_id == event.id)
+        )
+        or 0,
     }
 
 

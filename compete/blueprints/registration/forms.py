@@ -15,7 +15,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from ...domain.errors import InvalidInput
 from ...domain.grades import GRADE_LABELS, Grade, parse_grade
@@ -45,21 +52,35 @@ class MemberForm(Form):
     """One contestant; sex and birth date come from the ID number where it carries them."""
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)])
-    id_type = SelectField(_l("ID type"), choices=choices(
-        (k.value, v) for k, v in ID_TYPE_LABELS.items()), default=IdType.RESIDENT_ID.value)
-    id_number = StringField(_l("ID number"), validators=[DataRequired(), Length(max=32)],
-                            render_kw={"autocomplete": "off", "spellcheck": "false"})
-    gender = SelectField(_l("Sex (passport holders)"), choices=choices(
-        [("", "—"), ("M", _l("Male")), ("F", _l("Female"))]), validators=[Optional()])
-    birth_date = StringField(_l("Birth date (passport holders, YYYY-MM-DD)"),
-                             validators=[Optional()])
-    phone = StringField(_l("Mobile phone"), validators=[DataRequired(), Length(max=20)],
-                        render_kw={"inputmode": "tel", "autocomplete": "off"})
-    current_grade = SelectField(_l("Current skill grade"), choices=choices(
-        [("", "—")] + [(g.name, GRADE_LABELS[g]) for g in Grade if g <= Grade.L1]),
-        validators=[Optional()])
-    grade_certificate_no = StringField(_l("Grade certificate number"),
-                                       validators=[Length(max=50)])
+    id_type = SelectField(
+        _l("ID type"),
+        choices=choices((k.value, v) for k, v in ID_TYPE_LABELS.items()),
+        default=IdType.RESIDENT_ID.value,
+    )
+    id_number = StringField(
+        _l("ID number"),
+        validators=[DataRequired(), Length(max=32)],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    gender = SelectField(
+        _l("Sex (passport holders)"),
+        choices=choices([("", "—"), ("M", _l("Male")), ("F", _l("Female"))]),
+        validators=[Optional()],
+    )
+    birth_date = StringField(
+        _l("Birth date (passport holders, YYYY-MM-DD)"), validators=[Optional()]
+    )
+    phone = StringField(
+        _l("Mobile phone"),
+        validators=[DataRequired(), Length(max=20)],
+        render_kw={"inputmode": "tel", "autocomplete": "off"},
+    )
+    current_grade = SelectField(
+        _l("Current skill grade"),
+        choices=choices([("", "—")] + [(g.name, GRADE_LABELS[g]) for g in Grade if g <= Grade.L1]),
+        validators=[Optional()],
+    )
+    grade_certificate_no = StringField(_l("Grade certificate number"), validators=[Length(max=50)])
     employer = StringField(_l("Employer or school"), validators=[Length(max=200)])
 
     def validate_name(self, field):
@@ -88,19 +109,30 @@ class MemberForm(Form):
             try:
                 birth = date.fromisoformat(self.birth_date.data.strip())
             except ValueError as exc:
-                self.birth_date.errors = [*self.birth_date.errors,
-                                          str(_l("Use the form YYYY-MM-DD."))]
+                self.birth_date.errors = [
+                    *self.birth_date.errors,
+                    str(_l("Use the form YYYY-MM-DD.")),
+                ]
                 raise ValidationError("birth") from exc
         if not gender or birth is None:
-            self.gender.errors = [*self.gender.errors,
-                                  str(_l("Give the sex and birth date for this ID type."))]
+            self.gender.errors = [
+                *self.gender.errors,
+                str(_l("Give the sex and birth date for this ID type.")),
+            ]
             raise ValidationError("gender")
         grade = parse_grade(self.current_grade.data).value if self.current_grade.data else None
-        return MemberInput(name=self.name.data, gender=gender, id_type=id_type,
-                           id_number=info.number, birth_date=birth, phone=self.phone.data,
-                           current_grade=grade,
-                           grade_certificate_no=(self.grade_certificate_no.data or "").strip(),
-                           employer=(self.employer.data or "").strip(), row=0)
+        return MemberInput(
+            name=self.name.data,
+            gender=gender,
+            id_type=id_type,
+            id_number=info.number,
+            birth_date=birth,
+            phone=self.phone.data,
+            current_grade=grade,
+            grade_certificate_no=(self.grade_certificate_no.data or "").strip(),
+            employer=(self.employer.data or "").strip(),
+            row=0,
+        )
 
 
 class EntryForm(FlaskForm):
@@ -132,16 +164,17 @@ class ImportForm(FlaskForm):
 
 class QuotaForm(FlaskForm):
     unit_id = SelectField(_l("Unit"), coerce=int, validate_choice=False)
-    quota = IntegerField(_l("Quota"), default=1, validators=[DataRequired(),
-                                                             NumberRange(0, 1000)])
+    # InputRequired, not DataRequired: 0 is a quota (the unit sends nobody).
+    quota = IntegerField(_l("Quota"), default=1, validators=[InputRequired(), NumberRange(0, 1000)])
     team_leader = StringField(_l("Team leader (领队)"), validators=[Length(max=50)])
     team_leader_phone = StringField(_l("Team leader's phone"), validators=[Length(max=20)])
 
 
 class UnitForm(FlaskForm):
     name = StringField(_l("Unit name"), validators=[DataRequired(), Length(max=200)])
-    kind = SelectField(_l("Kind"), choices=choices(
-        (k.value, v) for k, v in UNIT_KIND_LABELS.items()))
+    kind = SelectField(
+        _l("Kind"), choices=choices((k.value, v) for k, v in UNIT_KIND_LABELS.items())
+    )
     region = StringField(_l("Region"), validators=[Length(max=100)])
 
 
@@ -152,8 +185,11 @@ class DrawForm(FlaskForm):
 
 
 class StationDrawForm(FlaskForm):
-    sessions = StringField(_l("Sessions: number × stations, e.g. 1:20, 2:20"),
-                           validators=[DataRequired(), Length(max=200)], default="1:20")
+    sessions = StringField(
+        _l("Sessions: number × stations, e.g. 1:20, 2:20"),
+        validators=[DataRequired(), Length(max=200)],
+        default="1:20",
+    )
     seed = StringField(_l("Seed (blank: a new random one)"), validators=[Length(max=128)])
     reason = StringField(_l("Reason for a redraw"), validators=[Length(max=1000)])
 
@@ -173,7 +209,8 @@ class StationDrawForm(FlaskForm):
 
 
 class CheckInForm(FlaskForm):
-    code = StringField(_l("Admission number or scanned code"),
-                       validators=[DataRequired(), Length(max=300)],
-                       render_kw={"autocomplete": "off", "autofocus": True,
-                                  "inputmode": "text"})
+    code = StringField(
+        _l("Admission number or scanned code"),
+        validators=[DataRequired(), Length(max=300)],
+        render_kw={"autocomplete": "off", "autofocus": True, "inputmode": "text"},
+    )

@@ -58,8 +58,10 @@ def _today():
 
 
 def _problem_rows(problems):
-    return [{"row": p.row, "column": p.column, "value": p.value,
-             "message": _(p.message, **p.params)} for p in problems]
+    return [
+        {"row": p.row, "column": p.column, "value": p.value, "message": _(p.message, **p.params)}
+        for p in problems
+    ]
 
 
 # ---------------------------------------------------------------- organiser: units and quotas
@@ -71,11 +73,17 @@ def event_units(event_id: int):
     event = g.event
     form = QuotaForm()
     form.unit_id.choices = choices(
-        (u.id, u.name) for u in db.session.scalars(select(Unit).order_by(Unit.name)))
+        (u.id, u.name) for u in db.session.scalars(select(Unit).order_by(Unit.name))
+    )
     form.quota.data = services.default_quota(event)
-    return render_template("registration/units.html", event=event, tab="units",
-                           rows=services.event_units(event), quota_form=form,
-                           unit_form=UnitForm(formdata=None))
+    return render_template(
+        "registration/units.html",
+        event=event,
+        tab="units",
+        rows=services.event_units(event),
+        quota_form=form,
+        unit_form=UnitForm(formdata=None),
+    )
 
 
 @bp.route("/events/<int:event_id>/units", methods=["POST"])
@@ -84,13 +92,19 @@ def set_quota(event_id: int):
     event = g.event
     form = QuotaForm()
     form.unit_id.choices = choices(
-        (u.id, u.name) for u in db.session.scalars(select(Unit).order_by(Unit.name)))
+        (u.id, u.name) for u in db.session.scalars(select(Unit).order_by(Unit.name))
+    )
     unit = db.session.get(Unit, form.unit_id.data or 0)
     if form.validate_on_submit() and unit is not None:
         try:
-            services.set_quota(current_user, event, unit, quota=form.quota.data,
-                               team_leader=form.team_leader.data or "",
-                               team_leader_phone=form.team_leader_phone.data or "")
+            services.set_quota(
+                current_user,
+                event,
+                unit,
+                quota=form.quota.data,
+                team_leader=form.team_leader.data or "",
+                team_leader_phone=form.team_leader_phone.data or "",
+            )
         except DomainError as exc:
             db.session.rollback()
             flash(translate_error(exc), "error")
@@ -109,8 +123,12 @@ def create_unit(event_id: int):
     form = UnitForm()
     if form.validate_on_submit():
         try:
-            unit = services.create_unit(current_user, name=form.name.data, kind=form.kind.data,
-                                        region=form.region.data or "")
+            unit = services.create_unit(
+                current_user,
+                name=form.name.data,
+                kind=form.kind.data,
+                region=form.region.data or "",
+            )
             services.set_quota(current_user, event, unit, quota=services.default_quota(event))
         except DomainError as exc:
             db.session.rollback()
@@ -134,10 +152,15 @@ def review(event_id: int):
     if status and status not in {s.value for s in EntryStatus}:
         status = None
     return render_template(
-        "registration/review.html", event=event, tab="entries", status=status,
+        "registration/review.html",
+        event=event,
+        tab="entries",
+        status=status,
         entries=services.event_entries(event, status=status),
-        counts=services.status_counts(event), decision_form=DecisionForm(formdata=None),
-        bulk_form=BulkApproveForm(), import_form=ImportForm(formdata=None),
+        counts=services.status_counts(event),
+        decision_form=DecisionForm(formdata=None),
+        bulk_form=BulkApproveForm(),
+        import_form=ImportForm(formdata=None),
         full_ids=can(Permission.PERSONAL_DATA_VIEW),
     )
 
@@ -150,8 +173,13 @@ def decide(event_id: int, entry_id: int):
     form = DecisionForm()
     if form.validate_on_submit():
         try:
-            services.decide_entry(current_user, entry, decision=form.decision.data,
-                                  reason=form.reason.data or "", now=utcnow())
+            services.decide_entry(
+                current_user,
+                entry,
+                decision=form.decision.data,
+                reason=form.reason.data or "",
+                now=utcnow(),
+            )
         except DomainError as exc:
             db.session.rollback()
             flash(translate_error(exc), "error")
@@ -184,8 +212,7 @@ def bulk_approve(event_id: int):
 @bp.route("/events/<int:event_id>/entries/import", methods=["POST"])
 @permission_required(Permission.REGISTRATION_REVIEW)
 def organiser_import(event_id: int):
-    return _import(g.event, unit=None,
-                   back=url_for(".review", event_id=g.event.id))
+    return _import(g.event, unit=None, back=url_for(".review", event_id=g.event.id))
 
 
 @bp.route("/events/<int:event_id>/entries.xlsx")
@@ -194,10 +221,13 @@ def export_entries(event_id: int):
     event = g.event
     full = can(Permission.PERSONAL_DATA_VIEW)
     data = exports.registration_workbook(event, services.event_entries(event), full_ids=full)
-    audit.record(current_user, "entries.exported", event, after={"full_ids": full})
+    audit.record(
+        current_user, "entries.exported", event, after={"full_ids": full}, event_id=event.id
+    )
     db.session.commit()
-    return send_file(BytesIO(data), mimetype=XLSX, as_attachment=True,
-                     download_name=f"entries-{event.code}.xlsx")
+    return send_file(
+        BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=f"entries-{event.code}.xlsx"
+    )
 
 
 # ---------------------------------------------------------------- unit contacts
@@ -207,15 +237,25 @@ def export_entries(event_id: int):
 @permission_required(Permission.REGISTRATION_SUBMIT)
 def unit_home(unit_id: int):
     unit = g.unit
-    events = db.session.scalars(select(Event).where(
-        Event.state.in_([EventState.REGISTRATION_OPEN, EventState.REGISTRATION_CLOSED,
-                         EventState.DRAWN, EventState.IN_PROGRESS])).order_by(Event.id)).all()
-    rows = [(e, services.quota_for(e, unit), services.active_entry_count(e, unit))
-            for e in events]
-    entries = db.session.scalars(select(Entry).where(Entry.unit_id == unit.id)
-                                 .order_by(Entry.event_id, Entry.id)).all()
-    return render_template("registration/unit_home.html", unit=unit, rows=rows,
-                           entries=entries)
+    events = db.session.scalars(
+        select(Event)
+        .where(
+            Event.state.in_(
+                [
+                    EventState.REGISTRATION_OPEN,
+                    EventState.REGISTRATION_CLOSED,
+                    EventState.DRAWN,
+                    EventState.IN_PROGRESS,
+                ]
+            )
+        )
+        .order_by(Event.id)
+    ).all()
+    rows = [(e, services.quota_for(e, unit), services.active_entry_count(e, unit)) for e in events]
+    entries = db.session.scalars(
+        select(Entry).where(Entry.unit_id == unit.id).order_by(Entry.event_id, Entry.id)
+    ).all()
+    return render_template("registration/unit_home.html", unit=unit, rows=rows, entries=entries)
 
 
 def _entry_form(event: Event, entry: Entry | None = None) -> EntryForm:
@@ -265,8 +305,14 @@ def new_entry(unit_id: int, event_id: int):
     form = _entry_form(event)
     if form.validate_on_submit() and (members := _members(form)) is not None:
         try:
-            services.register_entry(current_user, event, unit, members=members,
-                                    coaches=form.coach_names(), note=form.note.data or "")
+            services.register_entry(
+                current_user,
+                event,
+                unit,
+                members=members,
+                coaches=form.coach_names(),
+                note=form.note.data or "",
+            )
         except DomainError as exc:
             db.session.rollback()
             _show_problems(form, exc)
@@ -275,9 +321,15 @@ def new_entry(unit_id: int, event_id: int):
             flash(_("Registration submitted for review."), "success")
             return redirect(url_for(".unit_home", unit_id=unit.id))
     status = 422 if request.method == "POST" else 200
-    return render_template("registration/entry_form.html", unit=unit, event=event, form=form,
-                           entry=None, quota=services.quota_for(event, unit),
-                           used=services.active_entry_count(event, unit)), status
+    return render_template(
+        "registration/entry_form.html",
+        unit=unit,
+        event=event,
+        form=form,
+        entry=None,
+        quota=services.quota_for(event, unit),
+        used=services.active_entry_count(event, unit),
+    ), status
 
 
 def _unit_entry(unit: Unit, event: Event, entry_id: int) -> Entry:
@@ -287,8 +339,10 @@ def _unit_entry(unit: Unit, event: Event, entry_id: int) -> Entry:
     return entry
 
 
-@bp.route("/units/<int:unit_id>/events/<int:event_id>/entries/<int:entry_id>/edit",
-          methods=["GET", "POST"])
+@bp.route(
+    "/units/<int:unit_id>/events/<int:event_id>/entries/<int:entry_id>/edit",
+    methods=["GET", "POST"],
+)
 @permission_required(Permission.REGISTRATION_SUBMIT)
 def edit_entry(unit_id: int, event_id: int, entry_id: int):
     unit, event = g.unit, g.event
@@ -296,8 +350,13 @@ def edit_entry(unit_id: int, event_id: int, entry_id: int):
     form = _entry_form(event, entry)
     if form.validate_on_submit() and (members := _members(form)) is not None:
         try:
-            services.resubmit_entry(current_user, entry, members=members,
-                                    coaches=form.coach_names(), note=form.note.data or "")
+            services.resubmit_entry(
+                current_user,
+                entry,
+                members=members,
+                coaches=form.coach_names(),
+                note=form.note.data or "",
+            )
         except DomainError as exc:
             db.session.rollback()
             _show_problems(form, exc)
@@ -306,13 +365,20 @@ def edit_entry(unit_id: int, event_id: int, entry_id: int):
             flash(_("Registration sent again for review."), "success")
             return redirect(url_for(".unit_home", unit_id=unit.id))
     status = 422 if request.method == "POST" else 200
-    return render_template("registration/entry_form.html", unit=unit, event=event, form=form,
-                           entry=entry, quota=services.quota_for(event, unit),
-                           used=services.active_entry_count(event, unit)), status
+    return render_template(
+        "registration/entry_form.html",
+        unit=unit,
+        event=event,
+        form=form,
+        entry=entry,
+        quota=services.quota_for(event, unit),
+        used=services.active_entry_count(event, unit),
+    ), status
 
 
-@bp.route("/units/<int:unit_id>/events/<int:event_id>/entries/<int:entry_id>/withdraw",
-          methods=["POST"])
+@bp.route(
+    "/units/<int:unit_id>/events/<int:event_id>/entries/<int:entry_id>/withdraw", methods=["POST"]
+)
 @permission_required(Permission.REGISTRATION_SUBMIT)
 def withdraw(unit_id: int, event_id: int, entry_id: int):
     unit, event = g.unit, g.event
@@ -345,26 +411,35 @@ def _import(event: Event, *, unit: Unit | None, back: str):
         return redirect(back)
     upload = form.file.data
     try:
-        outcome = services.import_entries(current_user, event, unit=unit, data=upload.read(),
-                                          filename=upload.filename or "", today=_today())
+        outcome = services.import_entries(
+            current_user,
+            event,
+            unit=unit,
+            data=upload.read(),
+            filename=upload.filename or "",
+            today=_today(),
+        )
     except services.ImportRejected as exc:
         db.session.rollback()
         rows = _problem_rows(exc.problems)
         if wants_json():
-            return jsonify(error="ImportRejected", message=translate_error(exc),
-                           problems=rows), 422
-        return render_template("registration/import_report.html", event=event, unit=unit,
-                               message=translate_error(exc), problems=rows, back=back), 422
+            return jsonify(error="ImportRejected", message=translate_error(exc), problems=rows), 422
+        return render_template(
+            "registration/import_report.html",
+            event=event,
+            unit=unit,
+            message=translate_error(exc),
+            problems=rows,
+            back=back,
+        ), 422
     except DomainError as exc:
         db.session.rollback()
         flash(translate_error(exc), "error")
         return redirect(back)
     db.session.commit()
-    flash(_("%(n)s registrations imported and submitted for review.", n=outcome.entries),
-          "success")
+    flash(_("%(n)s registrations imported and submitted for review.", n=outcome.entries), "success")
     for warning in outcome.warnings[:20]:
-        flash(_("Row %(row)s: ", row=warning.row) + _(warning.message, **warning.params),
-              "warning")
+        flash(_("Row %(row)s: ", row=warning.row) + _(warning.message, **warning.params), "warning")
     return redirect(back)
 
 
@@ -372,8 +447,12 @@ def _import(event: Event, *, unit: Unit | None, back: str):
 @signed_in
 def registration_template():
     team_size = max(1, min(3, request.args.get("team_size", 1, type=int) or 1))
-    return send_file(BytesIO(build_template(team_size=team_size)), mimetype=XLSX,
-                     as_attachment=True, download_name="registration-template.xlsx")
+    return send_file(
+        BytesIO(build_template(team_size=team_size)),
+        mimetype=XLSX,
+        as_attachment=True,
+        download_name="registration-template.xlsx",
+    )
 
 
 # ---------------------------------------------------------------- draws
@@ -383,13 +462,20 @@ def registration_template():
 @permission_required(Permission.EVENT_VIEW)
 def draws(event_id: int):
     event = g.event
-    history = db.session.scalars(select(Draw).where(Draw.event_id == event.id)
-                                 .order_by(Draw.id.desc())).all()
+    history = db.session.scalars(
+        select(Draw).where(Draw.event_id == event.id).order_by(Draw.id.desc())
+    ).all()
     entries = {str(e.id): e for e in services.event_entries(event)}
-    return render_template("registration/draws.html", event=event, tab="draws",
-                           history=history, entries=entries, form=DrawForm(formdata=None),
-                           station_form=StationDrawForm(formdata=None),
-                           replayed=request.args.get("replayed"))
+    return render_template(
+        "registration/draws.html",
+        event=event,
+        tab="draws",
+        history=history,
+        entries=entries,
+        form=DrawForm(formdata=None),
+        station_form=StationDrawForm(formdata=None),
+        replayed=request.args.get("replayed"),
+    )
 
 
 @bp.route("/events/<int:event_id>/draws/entry-numbers", methods=["POST"])
@@ -399,9 +485,13 @@ def draw_entry_numbers(event_id: int):
     form = DrawForm()
     if form.validate_on_submit():
         try:
-            services.draw_entry_numbers(current_user, event, seed=form.seed.data or None,
-                                        reason=form.reason.data or None,
-                                        prefix=(form.prefix.data or "").strip())
+            services.draw_entry_numbers(
+                current_user,
+                event,
+                seed=form.seed.data or None,
+                reason=form.reason.data or None,
+                prefix=(form.prefix.data or "").strip(),
+            )
         except DomainError as exc:
             db.session.rollback()
             flash(translate_error(exc), "error")
@@ -418,9 +508,13 @@ def draw_stations(event_id: int):
     form = StationDrawForm()
     if form.validate_on_submit():
         try:
-            services.draw_station_numbers(current_user, event, sessions=form.session_list(),
-                                          seed=form.seed.data or None,
-                                          reason=form.reason.data or None)
+            services.draw_station_numbers(
+                current_user,
+                event,
+                sessions=form.session_list(),
+                seed=form.seed.data or None,
+                reason=form.reason.data or None,
+            )
         except ValidationError as exc:
             flash(str(exc), "error")
         except DomainError as exc:
@@ -439,9 +533,12 @@ def replay(event_id: int, draw_id: int):
     draw = load_in_event(Draw, draw_id)
     identical = services.replay_draw(current_user, draw)
     db.session.commit()
-    flash(_("Replayed from the seed: the result is identical.") if identical else
-          _("Replayed from the seed: the result is DIFFERENT from the recorded one."),
-          "success" if identical else "error")
+    flash(
+        _("Replayed from the seed: the result is identical.")
+        if identical
+        else _("Replayed from the seed: the result is DIFFERENT from the recorded one."),
+        "success" if identical else "error",
+    )
     return redirect(url_for(".draws", event_id=event.id, replayed=draw.id))
 
 
@@ -451,8 +548,7 @@ def draw_print(event_id: int, draw_id: int):
     event = g.event
     draw = load_in_event(Draw, draw_id)
     entries = {str(e.id): e for e in services.event_entries(event)}
-    return render_template("registration/draw_print.html", event=event, draw=draw,
-                           entries=entries)
+    return render_template("registration/draw_print.html", event=event, draw=draw, entries=entries)
 
 
 # ---------------------------------------------------------------- check-in
@@ -462,8 +558,12 @@ def draw_print(event_id: int, draw_id: int):
 @permission_required(Permission.CHECKIN)
 def checkin(event_id: int):
     event = g.event
-    return render_template("registration/checkin.html", event=event, form=CheckInForm(),
-                           absent=services.absentees(event))
+    return render_template(
+        "registration/checkin.html",
+        event=event,
+        form=CheckInForm(),
+        absent=services.absentees(event),
+    )
 
 
 @bp.route("/events/<int:event_id>/checkin", methods=["POST"])
@@ -473,22 +573,30 @@ def checkin_submit(event_id: int):
     event = g.event
     form = CheckInForm()
     if not form.validate_on_submit():
-        return _checkin_answer(event, form, error=_("Scan the ticket or type its number."),
-                               status=422)
+        return _checkin_answer(
+            event, form, error=_("Scan the ticket or type its number."), status=422
+        )
     entry = services.find_entry_for_checkin(event, code=form.code.data)
     if entry is None:
-        return _checkin_answer(event, form, error=_("No approved registration of this event"
-                                                    " has this ticket."), status=404)
+        return _checkin_answer(
+            event,
+            form,
+            error=_("No approved registration of this event has this ticket."),
+            status=404,
+        )
     if request.form.get("confirm") != "1":
         return _checkin_answer(event, form, entry=entry)
     try:
-        result = services.check_in(current_user, event, entry,
-                                   method=request.form.get("method", "manual")[:10],
-                                   now=utcnow())
+        result = services.check_in(
+            current_user,
+            event,
+            entry,
+            method=request.form.get("method", "manual")[:10],
+            now=utcnow(),
+        )
     except DomainError as exc:
         db.session.rollback()
-        return _checkin_answer(event, form, entry=entry, error=translate_error(exc),
-                               status=409)
+        return _checkin_answer(event, form, entry=entry, error=translate_error(exc), status=409)
     db.session.commit()
     return _checkin_answer(event, form, entry=entry, result=result)
 
@@ -500,19 +608,33 @@ def _checkin_answer(event, form, *, entry=None, result=None, error=None, status=
         body = {"error": error} if error else {}
         if entry is not None:
             lead = entry.lead.person if entry.lead else None
-            body.update({
-                "entry": {"names": entry.display_name, "unit": entry.unit.name,
-                          "entry_number": entry.entry_number,
-                          "station": entry.station_number, "session": entry.session_no,
-                          "admission_no": entry.admission_no,
-                          "has_photo": bool(lead and lead.photo_type)},
-                "checked_in": done is not None,
-                "first_time": bool(result and result.created),
-                "checked_in_at": format_datetime(done.at, "yyyy-MM-dd HH:mm:ss")
-                if done else None,
-                "checked_in_by": (done.by.display_name if done and done.by else None),
-            })
+            body.update(
+                {
+                    "entry": {
+                        "names": entry.display_name,
+                        "unit": entry.unit.name,
+                        "entry_number": entry.entry_number,
+                        "station": entry.station_number,
+                        "session": entry.session_no,
+                        "admission_no": entry.admission_no,
+                        "has_photo": bool(lead and lead.photo_type),
+                    },
+                    "checked_in": done is not None,
+                    "first_time": bool(result and result.created),
+                    "checked_in_at": format_datetime(done.at, "yyyy-MM-dd HH:mm:ss")
+                    if done
+                    else None,
+                    "checked_in_by": (done.by.display_name if done and done.by else None),
+                }
+            )
         return jsonify(body), status
-    return render_template("registration/checkin.html", event=event, form=form, entry=entry,
-                           result=result, existing=existing, error=error,
-                           absent=services.absentees(event)), status
+    return render_template(
+        "registration/checkin.html",
+        event=event,
+        form=form,
+        entry=entry,
+        result=result,
+        existing=existing,
+        error=error,
+        absent=services.absentees(event),
+    ), status

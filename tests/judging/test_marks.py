@@ -1,0 +1,234 @@
+"""Marks reach the database exactly once, append-only and chained; judges see codes only."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select, update
+
+from compete.blueprints.judging import services
+from compete.demo import load_demo
+from compete.extensions import db
+from compete.models import Entry, Event, MarkEvent, User
+
+from ..factories import csrf_from
+
+NOW = datetime(2026, 12, 27, 9, 0, tzinfo=UTC)
+PASSWORD = "Demo-pass-2026"
+
+
+@pytest.fixture
+def demo(app):
+    """The demo: E01 in progress, judge1..judge5 on the panel, 60 marking codes."""
+    with app.app_context():
+        load_demo(password=PASSWORD)
+        db.session.commit()
+        event = db.session.scalar(select(Event).where(Event.code == "E01"))
+        return {"event_id": event.id}
+
+
+def _user(name):
+    return db.session.scalar(select(User).where(User.username == name))
+
+
+def _mark(code, criterion, value, *, base=None, reason=None, client_id=None):
+    return services.MarkInput(
+        client_id=client_id or str(uuid.uuid4()),
+        code=code,
+        criterion_id=criterion.id,
+        value=Decimal(value),
+        base=base,
+        entered_at=NOW,
+        reason=reason,
+        device="test",
+    )
+
+
+def _first(app, demo, username="judge1"):
+    event = db.session.get(Event, demo["event_id"])
+    user = _user(username)
+    assignment = services.assignment_for(user, event)
+    code = sorted(assignment.codes)[0]
+    return event, user, assignment, code, assignment.criteria[0]
+
+
+def test_a_replayed_client_id_is_stored_once(app, demo):
+    with app.app_context():
+        event, user, _, code, criterion = _first(app, demo)
+        mark = _mark(code, criterion, "5")
+        first = services.record_mark(user, event, mark, now=NOW)
+        again = services.record_mark(user, event, mark, now=NOW)
+        db.session.commit()
+        assert (first.status, again.status) == ("stored", "duplicate")
+        assert first.mark.id == again.mark.id
+        assert db.session.scalar(select(func.count(MarkEvent.id))) == 1
+
+
+def test_a_stale_edit_is_refused_and_a_correction_needs_a_reason(app, demo):
+    with app.app_context():
+        event, user, _, code, criterion = _first(app, demo)
+        first = services.record_mark(user, event, _mark(code, criterion, "5"), now=NOW)
+        with pytest.raises(services.StaleMark):
+            services.record_mark(user, event, _mark(code, criterion, "6"), now=NOW)
+        with pytest.raises(Exception, match="reason"):
+            services.record_mark(
+                user, event, _mark(code, criterion, "6", base=first.mark.id), now=NOW
+            )
+        fixed = services.record_mark(
+            user, event, _mark(code, criterion, "6", base=first.mark.id, reason="看错了"), now=NOW
+        )
+        db.session.commit()
+        assert fixed.mark.kind.value == "correction"
+        assert fixed.mark.supersedes_id == first.mark.id
+        # Never edited in place: both rows are kept.
+        values = db.session.scalars(select(MarkEvent.value).order_by(MarkEvent.seq)).all()
+        assert values == [Decimal("5.00"), Decimal("6.00")]
+
+
+@pytest.mark.parametrize("value", ["-1", "10.5", "0.3", "99"])
+def test_out_of_range_or_off_step_marks_are_refused(app, demo, value):
+    with app.app_context():
+        event, user, _, code, criterion = _first(app, demo)  # A1: max 10, step 0.5
+        with pytest.raises(Exception, match="A1"):
+            services.record_mark(user, event, _mark(code, criterion, value), now=NOW)
+        assert db.session.scalar(select(func.count(MarkEvent.id))) == 0
+
+
+def test_a_locked_event_takes_no_marks(app, demo):
+    with app.app_context():
+        event, user, _, code, criterion = _first(app, demo)
+        event.state = "scoring_locked"
+        with pytest.raises(Exception, match="closed"):
+            services.record_mark(user, event, _mark(code, criterion, "5"), now=NOW)
+
+
+def test_a_judge_never_marks_own_units_contestant_nor_an_unknown_code(app, demo):
+    with app.app_context():
+        event = db.session.get(Event, demo["event_id"])
+        user = _user("judge5")
+        assignment = services.assignment_for(user, event)
+        judge_unit = assignment.member.judge.unit_id
+        if judge_unit is not None:
+            own = db.session.scalars(
+                select(Entry.id).where(Entry.event_id == event.id, Entry.unit_id == judge_unit)
+            ).all()
+            assert own and not set(own) & set(assignment.codes.values())
+        with pytest.raises(Exception, match="not assigned"):
+            services.record_mark(user, event, _mark("R999", assignment.criteria[0], "5"), now=NOW)
+
+
+def test_tampering_with_a_stored_mark_breaks_the_chain_at_that_link(app, demo, runner):
+    with app.app_context():
+        event, user, assignment, code, _ = _first(app, demo)
+        for criterion in assignment.criteria[:3]:
+            services.record_mark(user, event, _mark(code, criterion, "5"), now=NOW)
+        db.session.commit()
+        assert services.verify_marks(event) is None
+        db.session.execute(update(MarkEvent).where(MarkEvent.seq == 2).values(value=9))
+        db.session.commit()
+        event = db.session.get(Event, demo["event_id"])
+        assert services.verify_marks(event) == 2
+    result = runner.invoke(args=["compete", "verify-scores", str(demo["event_id"])])
+    assert result.exit_code == 1 and "link 2" in result.output
+
+
+def test_tablet_batch_applies_each_mark_once_and_answers_each(app, client, auth, demo):
+    assert auth.login("judge1", PASSWORD).status_code == 302
+    page = client.get(f"/tablet/events/{demo['event_id']}")
+    assert page.status_code == 200
+    token = csrf_from(page.get_data(as_text=True))
+    with app.app_context():
+        _event, _user_row, assignment, code, criterion = _first(app, demo)
+        other = assignment.criteria[1]
+    good = {
+        "client_id": str(uuid.uuid4()),
+        "code": code,
+        "criterion_id": criterion.id,
+        "value": "7.5",
+        "base": None,
+        "entered_at": NOW.isoformat(),
+    }
+    bad = {
+        "client_id": str(uuid.uuid4()),
+        "code": code,
+        "criterion_id": other.id,
+        "value": "1000",
+        "base": None,
+    }
+    body = json.dumps({"marks": [good, bad, good]})
+    url = f"/tablet/events/{demo['event_id']}/marks"
+    response = client.post(
+        url, data=body, content_type="application/json", headers={"X-CSRFToken": token}
+    )
+    assert response.status_code == 200
+    statuses = [r["status"] for r in response.get_json()["results"]]
+    assert statuses == ["stored", "refused", "duplicate"]
+    again = client.post(
+        url,
+        data=json.dumps({"marks": [good]}),
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
+    assert again.get_json()["results"][0]["status"] == "duplicate"
+    with app.app_context():
+        assert db.session.scalar(select(func.count(MarkEvent.id))) == 1
+
+
+def test_tablet_pages_never_show_names_units_or_entry_numbers(app, client, auth, demo):
+    assert auth.login("judge2", PASSWORD).status_code == 302
+    with app.app_context():
+        event = db.session.get(Event, demo["event_id"])
+        entries = db.session.scalars(select(Entry).where(Entry.event_id == event.id)).all()
+        secrets_ = {m.person.name for e in entries for m in e.members}
+        secrets_ |= {e.unit.name for e in entries} | {e.entry_number for e in entries}
+        secrets_ |= {e.station_number for e in entries if e.station_number}
+        assignment = services.assignment_for(_user("judge2"), event)
+        code = sorted(assignment.codes)[0]
+    pages = [
+        client.get(f"/tablet/events/{demo['event_id']}"),
+        client.get(f"/tablet/events/{demo['event_id']}/sheet/{code}"),
+    ]
+    for page in pages:
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        leaked = sorted(s for s in secrets_ if s and len(s) > 1 and s in html)
+        assert leaked == []
+
+
+def test_a_judge_not_on_the_panel_is_refused(app, client, auth, demo):
+    assert auth.login("chief", PASSWORD).status_code == 302  # chief marks too
+    assert client.get(f"/tablet/events/{demo['event_id']}").status_code == 200
+    auth.logout()
+    assert auth.login("recorder", PASSWORD).status_code == 302
+    assert client.get(f"/tablet/events/{demo['event_id']}").status_code == 403
+
+
+def test_console_flags_disagreement_and_lock_waits_for_complete_marks(app, client, auth, demo):
+    from compete.blueprints.competitions.lifecycle import evaluate_guards
+
+    with app.app_context():
+        event = db.session.get(Event, demo["event_id"])
+        codes = None
+        # A2 is a judgement criterion with tolerance 3: marks 2 and 9 disagree.
+        for username, value in (("judge1", "2"), ("judge2", "9")):
+            user = _user(username)
+            assignment = services.assignment_for(user, event)
+            common = sorted(set(assignment.codes) & set(codes or assignment.codes))
+            codes = common
+            a2 = next(c for c in assignment.criteria if c.code == "A2")
+            services.record_mark(user, event, _mark(common[0], a2, value), now=NOW)
+        db.session.commit()
+        progress = services.panel_progress(event)
+        flagged = [key for key, cell in progress.cells.items() if cell.flagged]
+        assert flagged == [(codes[0], a2.id)]
+        assert evaluate_guards(event, ["all_sheets_locked"], NOW) == {"all_sheets_locked": False}
+    assert auth.login("chief", PASSWORD).status_code == 302
+    page = client.get(f"/events/{demo['event_id']}/console")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "⚑" in html and 'class="num cell flag"' in html
+    assert 'disabled aria-disabled="true"' in html  # the lock button waits
