@@ -346,7 +346,7 @@ def _registrations(competition, electrician, welder, units) -> None:
     for event in (electrician, welder):
         _advance(event, EventState.REGISTRATION_OPEN, reason="demo data")
         for unit in units:
-            registration.set_quota(None, event, unit, quota=5)
+            registration.set_quota(None, event, unit, quota=5 if event is electrician else 6)
     for index, (name, sex, number, phone) in enumerate(people):
         event = electrician if index < 60 else welder
         unit = units[index % len(units)]

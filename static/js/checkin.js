@@ -126,6 +126,15 @@
       return;
     }
     var card = el("div", "person-card");
+    if (data.entry.photo_url) {
+      var photo = document.createElement("img");
+      photo.className = "id-photo";
+      photo.src = data.entry.photo_url;
+      photo.alt = "";
+      photo.width = 120;
+      photo.height = 160;
+      card.appendChild(photo);
+    }
     card.appendChild(el("p", "big checkin-names", data.entry.names));
     card.appendChild(el("p", "", data.entry.unit));
     card.appendChild(details(data.entry));

@@ -248,11 +248,6 @@ def test_manual_lookup_works_without_javascript(browser: Browser, live_server, l
         context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="static/css/app.css: `.btn { display: inline-flex }` beats the `hidden` attribute;"
-    " needs `[hidden] { display: none !important; }`",
-)
 def test_scan_button_stays_hidden_without_javascript(browser: Browser, live_server, live_env):
     event_id = _unchecked_tickets(live_env["DATABASE_URL"], 1)[0].event_id
     context = browser.new_context(**TABLET, locale="zh-CN", java_script_enabled=False)

@@ -82,6 +82,7 @@ class MemberForm(Form):
     )
     grade_certificate_no = StringField(_l("Grade certificate number"), validators=[Length(max=50)])
     employer = StringField(_l("Employer or school"), validators=[Length(max=200)])
+    photo = FileField(_l("Photo (JPEG or PNG, optional)"), render_kw={"accept": "image/*"})
 
     def validate_name(self, field):
         try:

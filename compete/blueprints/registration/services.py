@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from io import BytesIO
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 
 from ... import audit
@@ -180,6 +182,37 @@ def _find_person(id_type, id_number) -> Person | None:
     )
 
 
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+PHOTO_BOX = (600, 800)
+
+
+def clean_photo(data: bytes) -> bytes:
+    """A contestant's photo as a plain JPEG of at most 600×800: any image the browser sends is
+    re-encoded, which drops its metadata (camera, place, time)."""
+    if not data:
+        raise InvalidInput(N_("The photo file is empty."), field="photo")
+    if len(data) > PHOTO_MAX_BYTES:
+        raise InvalidInput(N_("The photo is larger than 5 MB."), field="photo")
+    try:
+        with Image.open(BytesIO(data)) as image:
+            image.verify()
+        with Image.open(BytesIO(data)) as image:
+            image = ImageOps.exif_transpose(image).convert("RGB")
+            image.thumbnail(PHOTO_BOX)
+            out = BytesIO()
+            image.save(out, "JPEG", quality=85, optimize=True)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise InvalidInput(N_("The photo is not a JPEG or PNG image."), field="photo") from exc
+    return out.getvalue()
+
+
+def _set_photos(people: Sequence[Person], photos: Sequence[bytes | None]) -> None:
+    for person, photo in zip(people, photos, strict=False):
+        if photo:
+            person.photo = photo
+            person.photo_type = "image/jpeg"
+
+
 def _person_for(member: MemberInput) -> Person:
     """The person with this ID, created on first registration; a different name is refused."""
     person = _find_person(member.id_type, member.id_number)
@@ -326,6 +359,7 @@ def register_entry(
     members: Sequence[MemberInput],
     coaches: Sequence[str] = (),
     note: str = "",
+    photos: Sequence[bytes | None] = (),
 ) -> Entry:
     """Submit a registration for review, if the event is open, within quota and eligible."""
     _check_open(event)
@@ -337,6 +371,7 @@ def register_entry(
     people = [_person_for(m) for m in members]
     if problems := _registered_elsewhere(event, [p.id for p in people]):
         raise EntryProblem(problems)
+    _set_photos(people, photos)
     entry = Entry(
         event_id=event.id,
         unit_id=unit.id,
@@ -377,6 +412,7 @@ def resubmit_entry(
     members: Sequence[MemberInput],
     coaches: Sequence[str] = (),
     note: str = "",
+    photos: Sequence[bytes | None] = (),
 ) -> Entry:
     """A unit fixes a returned registration (or edits one not yet decided)."""
     event = entry.event
@@ -391,6 +427,7 @@ def resubmit_entry(
     people = [_person_for(m) for m in members]
     if problems := _registered_elsewhere(event, [p.id for p in people], exclude_entry=entry):
         raise EntryProblem(problems)
+    _set_photos(people, photos)
     before = {"members": [m.person_id for m in entry.members], "status": entry.status}
     entry.members.clear()
     db.session.flush()

@@ -7,6 +7,7 @@ from io import BytesIO
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     jsonify,
@@ -289,6 +290,23 @@ def _members(form: EntryForm):
     return members if ok else None
 
 
+def _photos(form: EntryForm) -> list[bytes | None] | None:
+    """Each member's uploaded photo, cleaned; None (and errors on the form) if one is bad."""
+    photos, ok = [], True
+    for sub in form.members:
+        upload = sub.form.photo.data
+        data = upload.read() if upload and getattr(upload, "filename", "") else b""
+        if not data:
+            photos.append(None)
+            continue
+        try:
+            photos.append(services.clean_photo(data))
+        except DomainError as exc:
+            sub.form.photo.errors = [*sub.form.photo.errors, translate_error(exc)]
+            ok = False
+    return photos if ok else None
+
+
 def _show_problems(form: EntryForm, exc: DomainError) -> None:
     problems = getattr(exc, "problems", None)
     if not problems:
@@ -303,7 +321,11 @@ def _show_problems(form: EntryForm, exc: DomainError) -> None:
 def new_entry(unit_id: int, event_id: int):
     unit, event = g.unit, g.event
     form = _entry_form(event)
-    if form.validate_on_submit() and (members := _members(form)) is not None:
+    if (
+        form.validate_on_submit()
+        and (members := _members(form)) is not None
+        and (photos := _photos(form)) is not None
+    ):
         try:
             services.register_entry(
                 current_user,
@@ -312,6 +334,7 @@ def new_entry(unit_id: int, event_id: int):
                 members=members,
                 coaches=form.coach_names(),
                 note=form.note.data or "",
+                photos=photos,
             )
         except DomainError as exc:
             db.session.rollback()
@@ -348,7 +371,11 @@ def edit_entry(unit_id: int, event_id: int, entry_id: int):
     unit, event = g.unit, g.event
     entry = _unit_entry(unit, event, entry_id)
     form = _entry_form(event, entry)
-    if form.validate_on_submit() and (members := _members(form)) is not None:
+    if (
+        form.validate_on_submit()
+        and (members := _members(form)) is not None
+        and (photos := _photos(form)) is not None
+    ):
         try:
             services.resubmit_entry(
                 current_user,
@@ -356,6 +383,7 @@ def edit_entry(unit_id: int, event_id: int, entry_id: int):
                 members=members,
                 coaches=form.coach_names(),
                 note=form.note.data or "",
+                photos=photos,
             )
         except DomainError as exc:
             db.session.rollback()
@@ -554,6 +582,19 @@ def draw_print(event_id: int, draw_id: int):
 # ---------------------------------------------------------------- check-in
 
 
+@bp.route("/events/<int:event_id>/entries/<int:entry_id>/photo/<int:position>.jpg")
+@permission_required(Permission.CHECKIN)
+def member_photo(event_id: int, entry_id: int, position: int):
+    """A contestant's photo for identity checks; never cached, never public."""
+    entry = load_in_event(Entry, entry_id)
+    member = next((m for m in entry.members if m.position == position), None)
+    if member is None or not member.person.photo:
+        abort(404)
+    response = current_app.response_class(member.person.photo, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/events/<int:event_id>/checkin")
 @permission_required(Permission.CHECKIN)
 def checkin(event_id: int):
@@ -618,6 +659,11 @@ def _checkin_answer(event, form, *, entry=None, result=None, error=None, status=
                         "session": entry.session_no,
                         "admission_no": entry.admission_no,
                         "has_photo": bool(lead and lead.photo_type),
+                        "photo_url": url_for(
+                            ".member_photo", event_id=event.id, entry_id=entry.id, position=1
+                        )
+                        if lead and lead.photo_type
+                        else None,
                     },
                     "checked_in": done is not None,
                     "first_time": bool(result and result.created),
