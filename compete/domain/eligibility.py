@@ -27,6 +27,9 @@ DEFAULT_AGE_MIN = 16
 RETIREMENT_RULE = "retirement"
 NO_LIMIT = ("", "none", "off")
 
+WRONG_GROUP = N_(
+    "The declared group (employee, student or teacher) does not match this event's group."
+)
 TOO_YOUNG = N_("Younger than the minimum age of %(age_min)s on %(date)s.")
 TOO_OLD = N_("Older than the maximum age of %(age_max)s on %(date)s.")
 RETIRED = N_(
@@ -165,6 +168,7 @@ class MemberFacts:
     sex: str | None = None
     current_grade: Grade | None = None
     retirement_kind: RetirementKind | str | None = None
+    group: str | None = None  # the group the unit declares: employee, student or teacher
 
 
 def _retirement_kind(facts: MemberFacts) -> RetirementKind | None:
@@ -183,11 +187,17 @@ def check_member(facts: MemberFacts, rules: EligibilityRules) -> list[Ineligibil
     - age > ``age_max`` when set;
     - with ``retirement``: the reference date is on or after the statutory retirement date;
     - with ``ws_age_max``: born before 1 January of (reference year − ``ws_age_max``);
-    - ``min_grade``: no current grade, or a lower one; ``max_grade``: a higher current grade.
+    - ``min_grade``: no current grade, or a lower one; ``max_grade``: a higher current grade;
+    - a declared ``group`` other than the event's (职工组: employed, 学生组: full-time
+      students, 教师组: teachers).
     """
     on = rules.age_ref_date
     shown = on.isoformat()
     found: list[Ineligibility] = []
+    if facts.group is not None and facts.group != rules.group:
+        found.append(
+            Ineligibility("group", WRONG_GROUP, {"group": facts.group, "event_group": rules.group})
+        )
     age = age_on(facts.birth_date, on) if facts.birth_date <= on else -1
     if age < rules.age_min:
         found.append(

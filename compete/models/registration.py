@@ -161,6 +161,8 @@ class EntryMember(db.Model):
     current_grade: Mapped[int | None] = mapped_column(Integer)  # domain.grades.Grade
     grade_certificate_no: Mapped[str] = mapped_column(String(50), default="", server_default="")
     employer: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # The group the unit declared for this person (职工/学生/教师); None: the event's group.
+    declared_group: Mapped[str | None] = mapped_column(String(10))
 
     entry: Mapped[Entry] = relationship(back_populates="members")
     person: Mapped[Person] = relationship(lazy="joined")

@@ -245,3 +245,15 @@ def test_team_reasons_count_size_and_repeats(members, team_size):
     for repeat in repeats:
         position, first = repeat.params["position"], repeat.params["first"]
         assert first < position and members[first - 1] == members[position - 1]
+
+
+def test_a_declared_group_other_than_the_events_is_refused():
+    from compete.domain.eligibility import WRONG_GROUP
+
+    rules = EligibilityRules.from_params({}, group="student", age_ref_date=date(2026, 12, 1))
+    employee = MemberFacts(birth_date=date(2000, 1, 1), sex="M", group="employee")
+    student = MemberFacts(birth_date=date(2000, 1, 1), sex="M", group="student")
+    undeclared = MemberFacts(birth_date=date(2000, 1, 1), sex="M")
+    assert [r.message for r in check_member(employee, rules)] == [WRONG_GROUP]
+    assert check_member(student, rules) == []
+    assert check_member(undeclared, rules) == []

@@ -706,3 +706,48 @@ def test_5000_rows_validate_quickly():
     assert result.problems == []
     assert len(result.entries) == 5000
     assert elapsed < 5, elapsed
+
+
+def test_the_group_column_must_match_the_events_group():
+    from compete.blueprints.registration.importer import GROUP_UNKNOWN
+    from compete.domain.eligibility import WRONG_GROUP
+
+    rules = EligibilityRules.from_params({}, group="employee", age_ref_date=date(2026, 12, 1))
+    ctx = ImportContext(
+        today=date(2026, 11, 23),
+        eligibility=rules,
+        unit_names=frozenset({"甲单位"}),
+        default_unit="甲单位",
+        quotas={"甲单位": 10},
+    )
+    rows = [
+        RawRow(
+            row=2,
+            values={
+                "name": "张三",
+                "id_number": with_check_digit("44010619900307123"),
+                "phone": "13800138000",
+                "group": "学生",
+            },
+        ),
+        RawRow(
+            row=3,
+            values={
+                "name": "李四",
+                "id_number": with_check_digit("44010619910307123"),
+                "phone": "13800138001",
+                "group": "外星人",
+            },
+        ),
+        RawRow(
+            row=4,
+            values={
+                "name": "王五",
+                "id_number": with_check_digit("44010619920307123"),
+                "phone": "13800138002",
+                "group": "在职职工",
+            },
+        ),
+    ]
+    result = validate_rows(rows, ctx)
+    assert [(p.row, p.message) for p in result.problems] == [(2, WRONG_GROUP), (3, GROUP_UNKNOWN)]

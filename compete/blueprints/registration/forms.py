@@ -28,11 +28,17 @@ from ...domain.errors import InvalidInput
 from ...domain.grades import GRADE_LABELS, Grade, parse_grade
 from ...domain.idnumber import IdType, parse_id_number
 from ...domain.people import normalise_name, normalise_phone
+from ...domain.tiers import Group
 from ...errors import translate_error
 from ...forms import choices
 from ...models import UnitKind
 from .importer import MemberInput
 
+GROUP_FORM_LABELS = {
+    Group.EMPLOYEE: _l("Employee (在职职工)"),
+    Group.STUDENT: _l("Full-time student (全日制在校学生)"),
+    Group.TEACHER: _l("Teacher (在职教师)"),
+}
 ID_TYPE_LABELS = {
     IdType.RESIDENT_ID: _l("Resident ID card"),
     IdType.RESIDENCE_PERMIT: _l("Residence permit (HK, Macau, Taiwan)"),
@@ -82,6 +88,10 @@ class MemberForm(Form):
     )
     grade_certificate_no = StringField(_l("Grade certificate number"), validators=[Length(max=50)])
     employer = StringField(_l("Employer or school"), validators=[Length(max=200)])
+    group = SelectField(
+        _l("Group (declared by the unit)"),
+        choices=choices((g.value, GROUP_FORM_LABELS[g]) for g in Group),
+    )
     photo = FileField(_l("Photo (JPEG or PNG, optional)"), render_kw={"accept": "image/*"})
 
     def validate_name(self, field):
@@ -133,6 +143,7 @@ class MemberForm(Form):
             grade_certificate_no=(self.grade_certificate_no.data or "").strip(),
             employer=(self.employer.data or "").strip(),
             row=0,
+            group=self.group.data or None,
         )
 
 

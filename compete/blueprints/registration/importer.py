@@ -266,6 +266,19 @@ COLUMNS: tuple[Column, ...] = (
         aliases=("工作单位", "学校", "employer", "school"),
     ),
     Column(
+        key="group",
+        header="参赛身份",
+        english="Group",
+        required=False,
+        width=12,
+        help_zh="在职职工、全日制在校学生或在职教师；须与赛项组别一致。留空即按赛项组别申报。",
+        help_en=(
+            "Employee, full-time student or teacher; must match the event's group. Left empty,"
+            " the unit declares the event's group."
+        ),
+        aliases=("身份", "组别", "group"),
+    ),
+    Column(
         key="current_grade",
         header="现职业技能等级",
         english="Current skill grade",
@@ -298,6 +311,22 @@ COLUMNS: tuple[Column, ...] = (
     ),
 )
 COLUMN = {column.key: column for column in COLUMNS}
+GROUP_SPELLINGS = {
+    "职工": "employee",
+    "在职职工": "employee",
+    "职工组": "employee",
+    "employee": "employee",
+    "学生": "student",
+    "全日制学生": "student",
+    "全日制在校学生": "student",
+    "学生组": "student",
+    "student": "student",
+    "教师": "teacher",
+    "在职教师": "teacher",
+    "教师组": "teacher",
+    "teacher": "teacher",
+}
+GROUP_UNKNOWN = N_("%(value)s is not a group: write 职工, 学生 or 教师.")
 REQUIRED_KEYS = tuple(column.key for column in COLUMNS if column.required)
 
 ID_TYPE_LABELS: Mapping[IdType, str] = {
@@ -397,6 +426,7 @@ class MemberInput:
     grade_certificate_no: str | None
     employer: str | None
     row: int
+    group: str | None = None  # declared group (employee/student/teacher); None: the event's
 
 
 @dataclass(frozen=True)
@@ -561,6 +591,7 @@ def _example_rows(columns: Sequence[Column], team_size: int) -> list[list[str]]:
             "phone": phone,
             "unit": EXAMPLE_UNIT,
             "employer": EXAMPLE_EMPLOYER,
+            "group": "职工",
             "current_grade": grade,
             "grade_certificate_no": certificate,
             "coaches": EXAMPLE_COACHES if position == 0 else "",
@@ -893,6 +924,7 @@ class _Validator:
         phone = self.check_phone(row)
         unit = self.check_unit(row)
         grade = self.check_grade(row)
+        group = self.check_group(row)
         certificate = self.optional_text(row, "grade_certificate_no", MAX_CERTIFICATE_LENGTH)
         employer = self.optional_text(row, "employer", MAX_TEXT_LENGTH)
         coaches = self.check_coaches(row)
@@ -901,7 +933,7 @@ class _Validator:
             self.check_identity(row, identity, name)
         birth_date = self.check_birth_date(row, info)
         if info is not None and birth_date is not None:
-            self.check_eligibility(row, info, birth_date, gender, grade)
+            self.check_eligibility(row, info, birth_date, gender, grade, group)
         elif info is not None and not row.values.get("birth_date"):
             self.warn(
                 row,
@@ -925,6 +957,7 @@ class _Validator:
                 grade_certificate_no=certificate,
                 employer=employer,
                 row=row.row,
+                group=group,
             )
         return _Row(
             number=row.row,
@@ -1093,6 +1126,15 @@ class _Validator:
             return text
         return unit
 
+    def check_group(self, row: RawRow) -> str | None:
+        text = _half_width(row.values.get("group", "")).strip().lower()
+        if not text:
+            return None
+        group = GROUP_SPELLINGS.get(text)
+        if group is None:
+            self.add(row, "group", _shorten(text), GROUP_UNKNOWN, value=_shorten(text))
+        return group
+
     def check_grade(self, row: RawRow) -> Grade | None:
         text = row.values.get("current_grade", "")
         if not text:
@@ -1142,11 +1184,14 @@ class _Validator:
         birth_date: date,
         gender: str | None,
         grade: Grade | None,
+        group: str | None = None,
     ) -> None:
-        facts = MemberFacts(birth_date=birth_date, sex=gender or info.sex, current_grade=grade)
+        facts = MemberFacts(
+            birth_date=birth_date, sex=gender or info.sex, current_grade=grade, group=group
+        )
         for reason in check_member(facts, self.ctx.eligibility):
-            if reason.field == "current_grade":
-                key, value = "current_grade", row.values.get("current_grade") or None
+            if reason.field in ("current_grade", "group"):
+                key, value = reason.field, row.values.get(reason.field) or None
             else:
                 key, value = "id_number", mask_id_number(info.number)
             self.add(row, key, value, reason.message, **reason.params)

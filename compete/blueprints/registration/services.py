@@ -309,6 +309,7 @@ def _check_members(event: Event, members: Sequence[MemberInput]) -> list[tuple[s
             birth_date=member.birth_date,
             sex=member.gender,
             current_grade=Grade(member.current_grade) if member.current_grade is not None else None,
+            group=member.group,
         )
         for item in check_member(facts, rules):
             problems.append((item.field, item.message, dict(item.params)))
@@ -392,6 +393,7 @@ def register_entry(
                 current_grade=member.current_grade,
                 grade_certificate_no=member.grade_certificate_no,
                 employer=member.employer,
+                declared_group=member.group,
             )
         )
     db.session.flush()
@@ -442,6 +444,7 @@ def resubmit_entry(
                 current_grade=member.current_grade,
                 grade_certificate_no=member.grade_certificate_no,
                 employer=member.employer,
+                declared_group=member.group,
             )
         )
     entry.coaches = coach_rows
@@ -702,6 +705,7 @@ def import_entries(
                     current_grade=member.current_grade,
                     grade_certificate_no=member.grade_certificate_no,
                     employer=member.employer,
+                    declared_group=member.group,
                 )
             )
         if progress and (index % 200 == 0 or index == total):

@@ -264,6 +264,8 @@ def _entry_form(event: Event, entry: Entry | None = None) -> EntryForm:
     if request.method == "GET":
         while len(form.members) < event.team_size:
             form.members.append_entry()
+        for sub in form.members:
+            sub.form.group.data = event.group.value
         if entry is not None:
             for sub, member in zip(form.members, entry.members, strict=False):
                 person = member.person
