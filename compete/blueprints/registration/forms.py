@@ -91,6 +91,8 @@ class MemberForm(Form):
     group = SelectField(
         _l("Group (declared by the unit)"),
         choices=choices((g.value, GROUP_FORM_LABELS[g]) for g in Group),
+        validators=[Optional()],
+        validate_choice=False,  # left out: the event's group; anything else is checked
     )
     photo = FileField(_l("Photo (JPEG or PNG, optional)"), render_kw={"accept": "image/*"})
 
@@ -99,6 +101,10 @@ class MemberForm(Form):
             field.data = normalise_name(field.data or "")
         except InvalidInput as exc:
             raise ValidationError(translate_error(exc)) from exc
+
+    def validate_group(self, field):
+        if field.data and field.data not in {g.value for g in Group}:
+            raise ValidationError(str(_l("Choose the group.")))
 
     def validate_phone(self, field):
         try:

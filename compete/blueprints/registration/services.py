@@ -352,6 +352,26 @@ def _clean_coaches(event: Event, coaches: Sequence[str]) -> list[dict]:
     return [{"name": n} for n in names]
 
 
+def _add_members(
+    entry: Entry, event: Event, members: Sequence[MemberInput], people: Sequence[Person]
+) -> None:
+    """The entry's members in order; the first is the lead (主选手)."""
+    for position, (member, person) in enumerate(zip(members, people, strict=True), start=1):
+        entry.members.append(
+            EntryMember(
+                event_id=event.id,
+                person_id=person.id,
+                person=person,
+                position=position,
+                is_lead=position == 1,
+                current_grade=member.current_grade,
+                grade_certificate_no=member.grade_certificate_no,
+                employer=member.employer,
+                declared_group=member.group,
+            )
+        )
+
+
 def register_entry(
     actor,
     event: Event,
@@ -382,20 +402,7 @@ def register_entry(
         created_by_id=getattr(actor, "id", None),
     )
     db.session.add(entry)
-    for position, (member, person) in enumerate(zip(members, people, strict=True), start=1):
-        entry.members.append(
-            EntryMember(
-                event_id=event.id,
-                person_id=person.id,
-                person=person,
-                position=position,
-                is_lead=position == 1,
-                current_grade=member.current_grade,
-                grade_certificate_no=member.grade_certificate_no,
-                employer=member.employer,
-                declared_group=member.group,
-            )
-        )
+    _add_members(entry, event, members, people)
     db.session.flush()
     audit.record(
         actor,
@@ -433,20 +440,7 @@ def resubmit_entry(
     before = {"members": [m.person_id for m in entry.members], "status": entry.status}
     entry.members.clear()
     db.session.flush()
-    for position, (member, person) in enumerate(zip(members, people, strict=True), start=1):
-        entry.members.append(
-            EntryMember(
-                event_id=event.id,
-                person_id=person.id,
-                person=person,
-                position=position,
-                is_lead=position == 1,
-                current_grade=member.current_grade,
-                grade_certificate_no=member.grade_certificate_no,
-                employer=member.employer,
-                declared_group=member.group,
-            )
-        )
+    _add_members(entry, event, members, people)
     entry.coaches = coach_rows
     entry.note = note.strip()
     entry.status = EntryStatus.SUBMITTED

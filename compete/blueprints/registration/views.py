@@ -318,32 +318,36 @@ def _show_problems(form: EntryForm, exc: DomainError) -> None:
         form.form_errors.append(_(message, **params))
 
 
-@bp.route("/units/<int:unit_id>/events/<int:event_id>/entries/new", methods=["GET", "POST"])
-@permission_required(Permission.REGISTRATION_SUBMIT)
-def new_entry(unit_id: int, event_id: int):
-    unit, event = g.unit, g.event
-    form = _entry_form(event)
+def _entry_page(unit: Unit, event: Event, entry: Entry | None):
+    """The registration form: a new entry, or a returned one to fix and send again."""
+    form = _entry_form(event, entry)
     if (
         form.validate_on_submit()
         and (members := _members(form)) is not None
         and (photos := _photos(form)) is not None
     ):
+        data = {
+            "members": members,
+            "coaches": form.coach_names(),
+            "note": form.note.data or "",
+            "photos": photos,
+        }
         try:
-            services.register_entry(
-                current_user,
-                event,
-                unit,
-                members=members,
-                coaches=form.coach_names(),
-                note=form.note.data or "",
-                photos=photos,
-            )
+            if entry is None:
+                services.register_entry(current_user, event, unit, **data)
+            else:
+                services.resubmit_entry(current_user, entry, **data)
         except DomainError as exc:
             db.session.rollback()
             _show_problems(form, exc)
         else:
             db.session.commit()
-            flash(_("Registration submitted for review."), "success")
+            flash(
+                _("Registration submitted for review.")
+                if entry is None
+                else _("Registration sent again for review."),
+                "success",
+            )
             return redirect(url_for(".unit_home", unit_id=unit.id))
     status = 422 if request.method == "POST" else 200
     return render_template(
@@ -351,10 +355,16 @@ def new_entry(unit_id: int, event_id: int):
         unit=unit,
         event=event,
         form=form,
-        entry=None,
+        entry=entry,
         quota=services.quota_for(event, unit),
         used=services.active_entry_count(event, unit),
     ), status
+
+
+@bp.route("/units/<int:unit_id>/events/<int:event_id>/entries/new", methods=["GET", "POST"])
+@permission_required(Permission.REGISTRATION_SUBMIT)
+def new_entry(unit_id: int, event_id: int):
+    return _entry_page(g.unit, g.event, None)
 
 
 def _unit_entry(unit: Unit, event: Event, entry_id: int) -> Entry:
@@ -370,40 +380,7 @@ def _unit_entry(unit: Unit, event: Event, entry_id: int) -> Entry:
 )
 @permission_required(Permission.REGISTRATION_SUBMIT)
 def edit_entry(unit_id: int, event_id: int, entry_id: int):
-    unit, event = g.unit, g.event
-    entry = _unit_entry(unit, event, entry_id)
-    form = _entry_form(event, entry)
-    if (
-        form.validate_on_submit()
-        and (members := _members(form)) is not None
-        and (photos := _photos(form)) is not None
-    ):
-        try:
-            services.resubmit_entry(
-                current_user,
-                entry,
-                members=members,
-                coaches=form.coach_names(),
-                note=form.note.data or "",
-                photos=photos,
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            _show_problems(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Registration sent again for review."), "success")
-            return redirect(url_for(".unit_home", unit_id=unit.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template(
-        "registration/entry_form.html",
-        unit=unit,
-        event=event,
-        form=form,
-        entry=entry,
-        quota=services.quota_for(event, unit),
-        used=services.active_entry_count(event, unit),
-    ), status
+    return _entry_page(g.unit, g.event, _unit_entry(g.unit, g.event, entry_id))
 
 
 @bp.route(
