@@ -1,3 +1,7 @@
+from . import (
+    pool_views,  # noqa: F401
+    protocol_views,  # noqa: F401
+)
 from .views import bp
 
 __all__ = ["bp"]

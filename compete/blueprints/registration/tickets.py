@@ -16,16 +16,12 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import format_date, format_datetime, gettext, to_user_timezone
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
 
 from ... import audit
 from ...domain import N_
@@ -33,6 +29,7 @@ from ...domain.errors import Conflict
 from ...domain.idnumber import mask_id_number
 from ...extensions import db
 from ...models import Entry, EntryMember, EntryStatus, Event, Person, Unit
+from ...pdf import html_to_pdf
 from ...qr import qr_svg
 
 NOTHING_TO_PRINT = N_("There is no approved registration with an admission ticket to print.")
@@ -194,32 +191,13 @@ def ticket_html(entries: Sequence[Entry], *, base_url: str) -> str:
     )
 
 
-class _StaticOnlyFetcher(URLFetcher):
-    """Fetch data: URIs and files under the static folder; nothing else, never the network."""
-
-    def __init__(self, root: Path):
-        super().__init__(allowed_protocols={"file", "data"}, fail_on_errors=True)
-        self._root = root.resolve()
-
-    def fetch(self, url, headers=None):
-        if url.startswith("file:"):
-            path = Path(unquote(urlsplit(url).path)).resolve()
-            if not path.is_relative_to(self._root):
-                raise ValueError("Only files of the static folder can be used in a PDF.")
-        return super().fetch(url, headers)
-
-
 def ticket_pdf(entries: Sequence[Entry], *, base_url: str) -> bytes:
     """A PDF of the admission tickets of the printable ``entries``, two per A4 page.
 
     ``base_url`` is the public address for the QR codes; WeasyPrint's own base is the static
     folder on disk, never the app's URL (a sync worker would wait on itself).
     """
-    html = ticket_html(entries, base_url=base_url)
-    static = Path(current_app.static_folder or "static")
-    return HTML(
-        string=html, base_url=static.as_uri() + "/", url_fetcher=_StaticOnlyFetcher(static)
-    ).write_pdf()
+    return html_to_pdf(ticket_html(entries, base_url=base_url))
 
 
 def print_tickets(
