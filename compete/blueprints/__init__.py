@@ -15,9 +15,11 @@ def register_blueprints(app: Flask) -> None:
     from .judging import bp as judging_bp
     from .main import bp as main_bp
     from .registration import bp as registration_bp
+    from .results import bp as results_bp
 
     init_login(app)
     app.jinja_env.globals.update(can=can, Permission=Permission)
     for bp in (main_bp, auth_bp, admin_bp, competitions_bp, registration_bp, judging_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(results_bp)
     api.register(app)  # the API and token pages, CSRF-exempt API, bearer sign-in, CLI

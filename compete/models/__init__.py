@@ -16,8 +16,10 @@ from .registration import (
     Person,
     UnitQuota,
 )
+from .results import EntryScore
 from .schemes import MarkingScheme, SchemeCriterion, SchemeModule
 from .units import Unit, UnitKind
+from .unsealing import Unsealing
 
 __all__ = [
     "ApiToken",
@@ -28,6 +30,7 @@ __all__ = [
     "DrawKind",
     "Entry",
     "EntryMember",
+    "EntryScore",
     "EntryStatus",
     "Event",
     "EventTransition",
@@ -51,5 +54,6 @@ __all__ = [
     "Unit",
     "UnitKind",
     "UnitQuota",
+    "Unsealing",
     "User",
 ]

@@ -15,6 +15,7 @@ from ...domain.scheme import validate_scheme
 from ...extensions import db
 from ...models import Event, EventTransition, Role, User
 from ..judging.services import panel_drawn, recusal_clean, sheets_complete
+from ..judging.unseal import unsealed
 from ..registration.services import entries_decided
 
 # What each guard means to a person, shown beside a disabled button.
@@ -108,6 +109,7 @@ GUARDS: dict[str, GuardFn] = {
     "registration_deadline_passed": _deadline_passed,
     "scheme_frozen": _scheme_complete,
     "start_time_reached": _start_reached,
+    "unsealed": unsealed,
 }
 
 

@@ -412,6 +412,7 @@ class Cell:
     expected: int
     values: tuple[Decimal, ...]
     flagged: bool
+    mismatch: bool = False  # double entry (measurement): the entered values differ at all
 
     @property
     def complete(self) -> bool:
@@ -479,11 +480,18 @@ def panel_progress(event: Event) -> Progress:
                 else (Decimal(str(default_tolerance)) if default_tolerance is not None else None)
             )
             expected = min(criterion.judges, len(markers)) or len(markers)
-            flagged = (
+            if criterion.double_entry:  # two judges enter the same measurement
+                expected = max(expected, min(2, len(markers)))
+            mismatch = criterion.double_entry and len(set(values)) > 1
+            flagged = mismatch or (
                 len(values) > 1 and tolerance is not None and flag_disagreement(values, tolerance)
             )
             cells[(code, criterion.id)] = Cell(
-                marked=len(values), expected=expected, values=tuple(values), flagged=flagged
+                marked=len(values),
+                expected=expected,
+                values=tuple(values),
+                flagged=flagged,
+                mismatch=mismatch,
             )
     judges = [(m.judge.name, given[m.judge.user_id], expected_by[m.judge.user_id]) for m in members]
     return Progress(codes=list(codes), criteria=list(criteria), cells=cells, judges=judges)
