@@ -28,11 +28,13 @@ def build_app(**overrides) -> Flask:
 
 
 @pytest.fixture(scope="session")
-def app() -> Flask:
+def app():
     app = build_app()
     with app.app_context():
         db.create_all()
-    return app
+    yield app
+    with app.app_context():
+        db.engine.dispose()  # close pooled connections (PostgreSQL warns about open ones)
 
 
 @pytest.fixture(autouse=True)

@@ -147,8 +147,11 @@ def limited_app():
     from compete.extensions import limiter
 
     was_enabled = limiter.enabled
-    yield build_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
+    app = build_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
+    yield app
     limiter.enabled = was_enabled
+    with app.app_context():
+        db.engine.dispose()
 
 
 def test_login_rate_limit_answers_429_with_a_message(limited_app):

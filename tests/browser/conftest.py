@@ -8,9 +8,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -63,24 +65,39 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _database_url(tmp: Path) -> str:
+@contextmanager
+def _database_url(tmp: Path):
+    """SQLite in a temporary folder, or on PostgreSQL a schema of the live server's own
+    (the test session's schema already holds tables made by create_all), dropped after."""
     url = os.environ.get("TEST_DATABASE_URL")
-    if url and url.startswith("postgresql"):
-        return url
-    return f"sqlite:///{tmp}/e2e.db"
+    if not (url and url.startswith("postgresql")):
+        yield f"sqlite:///{tmp}/e2e.db"
+        return
+    base = url.split("?")[0]
+    schema = "e2e_" + os.urandom(4).hex()
+    engine = create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def live_env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
-    env = {
-        **os.environ,
-        "COMPETE_SECRET_KEY": "test-only-" + os.urandom(8).hex(),
-        "DATABASE_URL": _database_url(tmp),
-        "COMPETE_DEMO_PASSWORD": "Demo-pass-2026",
-    }
-    env.pop("REDIS_URL", None)
-    return env
+    with _database_url(tmp) as database_url:
+        env = {
+            **os.environ,
+            "COMPETE_SECRET_KEY": "test-only-" + os.urandom(8).hex(),
+            "DATABASE_URL": database_url,
+            "COMPETE_DEMO_PASSWORD": "Demo-pass-2026",
+        }
+        env.pop("REDIS_URL", None)
+        yield env
 
 
 def flask_cli(env, *args: str) -> subprocess.CompletedProcess:
@@ -98,8 +115,6 @@ def flask_cli(env, *args: str) -> subprocess.CompletedProcess:
 def live_server(live_env):
     """gunicorn with sync workers on a migrated database holding the demo data."""
     env = live_env
-    if env["DATABASE_URL"].startswith("postgresql"):
-        flask_cli(env, "db", "downgrade", "base")
     flask_cli(env, "db", "upgrade")
     flask_cli(env, "compete", "seed-demo")
     port = _free_port()
@@ -135,8 +150,6 @@ def live_server(live_env):
     yield url
     proc.terminate()
     proc.wait(timeout=10)
-    if env["DATABASE_URL"].startswith("postgresql"):
-        flask_cli(env, "db", "downgrade", "base")
 
 
 @pytest.fixture
