@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from flask import flash
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from .domain.errors import DomainError
 from .errors import translate_error
+from .extensions import db
 
 
 def choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
@@ -39,3 +41,18 @@ def add_error(
     if not isinstance(field.errors, list):
         field.errors = list(field.errors)
     field.errors.append(message)
+
+
+def commit_or_flash(action, *args, success: str | None = None, **kwargs) -> bool:
+    """Run one service call for a POST without a form to re-show: commit and flash
+    ``success``, or roll back and flash why the rules refused it. True when it went through."""
+    try:
+        action(*args, **kwargs)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(translate_error(exc), "error")
+        return False
+    db.session.commit()
+    if success:
+        flash(success, "success")
+    return True

@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 from ...domain.errors import DomainError, InvalidInput
 from ...errors import translate_error
 from ...extensions import db
-from ...forms import add_error, choices
+from ...forms import add_error, choices, commit_or_flash
 from ...models import AuditEntry, Competition, Event, RoleAssignment, Unit, User
 from ...permissions import Permission, permission_required
 from . import services
@@ -136,14 +136,7 @@ def remove_role(user_id: int, assignment_id: int):
     assignment = db.session.get(RoleAssignment, assignment_id)
     if assignment is None or assignment.user_id != user.id:
         abort(404)
-    try:
-        services.remove_role(current_user, assignment)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(translate_error(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("Role removed."), "success")
+    commit_or_flash(services.remove_role, current_user, assignment, success=_("Role removed."))
     return redirect(url_for(".user_detail", user_id=user.id))
 
 
@@ -152,14 +145,13 @@ def remove_role(user_id: int, assignment_id: int):
 def set_active(user_id: int):
     user = _load_user(user_id)
     active = request.form.get("active") == "1"
-    try:
-        services.set_active(current_user, user, active=active)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(translate_error(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("Account enabled.") if active else _("Account disabled."), "success")
+    commit_or_flash(
+        services.set_active,
+        current_user,
+        user,
+        active=active,
+        success=_("Account enabled.") if active else _("Account disabled."),
+    )
     return redirect(url_for(".user_detail", user_id=user.id))
 
 

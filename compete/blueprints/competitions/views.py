@@ -29,7 +29,7 @@ from ...domain.rules import SPEC
 from ...domain.tiers import GROUP_LABELS, TIER_LABELS
 from ...errors import translate_error
 from ...extensions import db
-from ...forms import add_error, choices
+from ...forms import add_error, choices, commit_or_flash
 from ...models import (
     Competition,
     Event,
@@ -389,13 +389,7 @@ def delete_module(event_id: int, module_id: int):
     module = db.session.get(SchemeModule, module_id)
     if module is None or module.scheme.event_id != event.id:
         abort(404)
-    try:
-        schemes.delete_module(current_user, event, module)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(translate_error(exc), "error")
-    else:
-        db.session.commit()
+    commit_or_flash(schemes.delete_module, current_user, event, module)
     return redirect(url_for(".event_scheme", event_id=event.id))
 
 
@@ -443,13 +437,7 @@ def delete_criterion(event_id: int, criterion_id: int):
     criterion = db.session.get(SchemeCriterion, criterion_id)
     if criterion is None or criterion.module.scheme.event_id != event.id:
         abort(404)
-    try:
-        schemes.delete_criterion(current_user, event, criterion)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(translate_error(exc), "error")
-    else:
-        db.session.commit()
+    commit_or_flash(schemes.delete_criterion, current_user, event, criterion)
     return redirect(url_for(".event_scheme", event_id=event.id))
 
 

@@ -29,7 +29,7 @@ from ...domain.grades import Grade
 from ...domain.lifecycle import EventState
 from ...errors import translate_error, wants_json
 from ...extensions import db
-from ...forms import add_error, choices
+from ...forms import add_error, choices, commit_or_flash
 from ...models import Draw, Entry, EntryStatus, Event, Unit
 from ...models.base import utcnow
 from ...permissions import Permission, can, permission_required, signed_in
@@ -97,21 +97,16 @@ def set_quota(event_id: int):
     )
     unit = db.session.get(Unit, form.unit_id.data or 0)
     if form.validate_on_submit() and unit is not None:
-        try:
-            services.set_quota(
-                current_user,
-                event,
-                unit,
-                quota=form.quota.data,
-                team_leader=form.team_leader.data or "",
-                team_leader_phone=form.team_leader_phone.data or "",
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(translate_error(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Quota saved."), "success")
+        commit_or_flash(
+            services.set_quota,
+            current_user,
+            event,
+            unit,
+            quota=form.quota.data,
+            team_leader=form.team_leader.data or "",
+            team_leader_phone=form.team_leader_phone.data or "",
+            success=_("Quota saved."),
+        )
     else:
         flash(_("Choose a unit and a quota from 0 to 1000."), "error")
     return redirect(url_for(".event_units", event_id=event.id))
@@ -173,20 +168,15 @@ def decide(event_id: int, entry_id: int):
     entry = load_in_event(Entry, entry_id)
     form = DecisionForm()
     if form.validate_on_submit():
-        try:
-            services.decide_entry(
-                current_user,
-                entry,
-                decision=form.decision.data,
-                reason=form.reason.data or "",
-                now=utcnow(),
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(translate_error(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Decision recorded."), "success")
+        commit_or_flash(
+            services.decide_entry,
+            current_user,
+            entry,
+            decision=form.decision.data,
+            reason=form.reason.data or "",
+            now=utcnow(),
+            success=_("Decision recorded."),
+        )
     return redirect(url_for(".review", event_id=event.id, status=request.args.get("status")))
 
 
@@ -392,14 +382,13 @@ def withdraw(unit_id: int, event_id: int, entry_id: int):
     entry = _unit_entry(unit, event, entry_id)
     form = WithdrawForm()
     if form.validate_on_submit():
-        try:
-            services.withdraw_entry(current_user, entry, reason=form.reason.data)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(translate_error(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Registration withdrawn."), "success")
+        commit_or_flash(
+            services.withdraw_entry,
+            current_user,
+            entry,
+            reason=form.reason.data,
+            success=_("Registration withdrawn."),
+        )
     else:
         flash(_("Please give a reason."), "error")
     return redirect(url_for(".unit_home", unit_id=unit.id))
@@ -491,20 +480,15 @@ def draw_entry_numbers(event_id: int):
     event = g.event
     form = DrawForm()
     if form.validate_on_submit():
-        try:
-            services.draw_entry_numbers(
-                current_user,
-                event,
-                seed=form.seed.data or None,
-                reason=form.reason.data or None,
-                prefix=(form.prefix.data or "").strip(),
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(translate_error(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Entry numbers drawn and recorded."), "success")
+        commit_or_flash(
+            services.draw_entry_numbers,
+            current_user,
+            event,
+            seed=form.seed.data or None,
+            reason=form.reason.data or None,
+            prefix=(form.prefix.data or "").strip(),
+            success=_("Entry numbers drawn and recorded."),
+        )
     return redirect(url_for(".draws", event_id=event.id))
 
 
