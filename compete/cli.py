@@ -103,3 +103,16 @@ def verify_scores(event_id: int) -> None:
         return
     click.echo(f"mark chain BROKEN at link {broken} of {event.mark_seq}")
     sys.exit(1)
+
+
+@compete_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker(burst: bool) -> None:
+    """Run queued jobs from Redis (REDIS_URL); several workers may share one queue."""
+    from flask import current_app
+
+    from .jobs import run_worker
+
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set: jobs run inside the app process.")
+    run_worker(burst=burst)

@@ -44,6 +44,10 @@ class Config:
 
     # Redis (sessions, cache, rate limits, job queue) when configured; in-process otherwise.
     REDIS_URL: str | None = os.environ.get("REDIS_URL")
+    # Jobs: "rq" (a queue on REDIS_URL, run by `flask compete worker`), "thread" (in-process,
+    # the embedded default) or "sync" (run before the request returns; tests). Empty: rq when
+    # REDIS_URL is set, thread otherwise.
+    JOBS_MODE: str = os.environ.get("COMPETE_JOBS_MODE", "")
 
     # Languages
     BABEL_DEFAULT_LOCALE = "zh_CN"

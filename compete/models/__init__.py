@@ -3,8 +3,28 @@
 from .accounts import LoginSession, Role, RoleAssignment, User
 from .api import ApiToken
 from .audit import AuditEntry
+from .awards import (
+    AwardGrant,
+    Certificate,
+    CertificateKind,
+    CertificateStatus,
+    GrantStatus,
+    PromotionGrant,
+    TitleGrant,
+)
 from .competitions import Competition, Event, EventTransition, SelectionLink
-from .judging import Judge, JudgeConflict, MarkEvent, MarkKind, PanelMember, PanelRole, ReviewCode
+from .jobs import Job, JobStatus
+from .judging import (
+    Judge,
+    JudgeConflict,
+    MarkEvent,
+    MarkKind,
+    PanelMember,
+    PanelRole,
+    ReviewCode,
+    TabletPairing,
+    UnlockConsent,
+)
 from .presets import RulePreset, RulePresetVersion
 from .registration import (
     CheckIn,
@@ -16,24 +36,48 @@ from .registration import (
     Person,
     UnitQuota,
 )
-from .results import EntryScore
+from .results import (
+    Appeal,
+    AppealStatus,
+    CheckOutcome,
+    EntryInput,
+    EntryScore,
+    Holiday,
+    InputKind,
+    Publication,
+    ResultReview,
+    ReviewCheck,
+)
 from .schemes import MarkingScheme, SchemeCriterion, SchemeModule
 from .units import Unit, UnitKind
 from .unsealing import Unsealing
 
 __all__ = [
     "ApiToken",
+    "Appeal",
+    "AppealStatus",
     "AuditEntry",
+    "AwardGrant",
+    "Certificate",
+    "CertificateKind",
+    "CertificateStatus",
     "CheckIn",
+    "CheckOutcome",
     "Competition",
     "Draw",
     "DrawKind",
     "Entry",
+    "EntryInput",
     "EntryMember",
     "EntryScore",
     "EntryStatus",
     "Event",
     "EventTransition",
+    "GrantStatus",
+    "Holiday",
+    "InputKind",
+    "Job",
+    "JobStatus",
     "Judge",
     "JudgeConflict",
     "LoginSession",
@@ -43,6 +87,10 @@ __all__ = [
     "PanelMember",
     "PanelRole",
     "Person",
+    "PromotionGrant",
+    "Publication",
+    "ResultReview",
+    "ReviewCheck",
     "ReviewCode",
     "Role",
     "RoleAssignment",
@@ -51,9 +99,12 @@ __all__ = [
     "SchemeCriterion",
     "SchemeModule",
     "SelectionLink",
+    "TabletPairing",
+    "TitleGrant",
     "Unit",
     "UnitKind",
     "UnitQuota",
+    "UnlockConsent",
     "Unsealing",
     "User",
 ]

@@ -92,6 +92,8 @@ class Event(db.Model):
     # Head of the append-only mark chain: its length and the hash of its last link.
     mark_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     mark_head: Mapped[str] = mapped_column(String(64), default="0" * 64, server_default="0" * 64)
+    # Bumped whenever stored results, publication or awards change: caches key on it.
+    results_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     competition: Mapped[Competition] = relationship(back_populates="events")

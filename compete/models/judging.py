@@ -169,3 +169,33 @@ class MarkEvent(db.Model):
             "supersedes": self.supersedes_id,
             "reason": self.reason,
         }
+
+
+class TabletPairing(db.Model):
+    """A one-time code the chief judge shows as a QR: scanning it signs a tablet in as one judge
+    for one event. Only the SHA-256 of the code is stored; it expires and works once."""
+
+    __tablename__ = "tablet_pairings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    judge_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    device: Mapped[str] = mapped_column(String(120), default="", server_default="")
+
+
+class UnlockConsent(db.Model):
+    """A supervisor's consent to reopen locked scoring, with the reason; used by one unlock."""
+
+    __tablename__ = "unlock_consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text)
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

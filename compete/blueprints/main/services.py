@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from ...extensions import db
-from ...models import Competition, Event, Role, Unit, User
+from ...models import Competition, Event, Job, Role, Unit, User
+from ...permissions import Permission, has_permission
 
 
 @dataclass
@@ -62,3 +63,23 @@ def desk_for(user: User) -> Desk:
     if unit_ids:
         desk.units = list(db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids))))
     return desk
+
+
+def visible_job(user: User, job_id: str) -> Job | None:
+    """The job if ``user`` started it, or may view results of its event; None otherwise."""
+    record = db.session.get(Job, job_id) if len(job_id) <= 36 else None
+    if record is None:
+        return None
+    if record.created_by_id == user.id or user.is_admin:
+        return record
+    if record.event_id is not None:
+        event = db.session.get(Event, record.event_id)
+        if event is not None and has_permission(user, Permission.RESULTS_VIEW, event=event):
+            return record
+    return None
+
+
+def safe_next(args) -> str | None:
+    """A same-site path from ``?next=`` to link back to, or None."""
+    target = args.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") else None

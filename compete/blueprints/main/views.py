@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import text
 
 from ...extensions import db
 from ...i18n import LANG_COOKIE
-from ...permissions import public
+from ...jobs import failure_text
+from ...models import JobStatus
+from ...permissions import public, signed_in
 from . import services
 
 bp = Blueprint("main", __name__)
@@ -51,3 +62,29 @@ def healthz():
         db.session.rollback()
         return jsonify(status="error", database="unreachable"), 503
     return jsonify(status="ok", database=database)
+
+
+@bp.route("/jobs/<job_id>")
+@signed_in
+def job_status(job_id: str):
+    """A job's progress: HTML refreshing itself until done, or JSON for scripts."""
+    record = services.visible_job(current_user, job_id)
+    if record is None:
+        abort(404)
+    if request.accept_mimetypes.best == "application/json" or request.args.get("format") == "json":
+        return jsonify(
+            id=record.id,
+            kind=record.kind,
+            status=record.status.value,
+            done=record.done,
+            total=record.total,
+            percent=record.percent,
+            message=record.message,
+            result=record.result,
+        )
+    return render_template(
+        "main/job.html",
+        job=record,
+        failure=failure_text(record) if record.status is JobStatus.FAILED else None,
+        back=services.safe_next(request.args),
+    )
