@@ -15,10 +15,11 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from ...domain.lifecycle import EventState
 from ...domain.ranking import DEFAULT_TIE_CHAIN, RankedEntry, TieNote, rank_entries
 from ...domain.scoring import EntryResult, ScoringRules, score_entry
 from ...extensions import db
-from ...models import Entry, EntryScore, EntryStatus, Event, ReviewCode
+from ...models import Entry, EntryScore, EntryStatus, Event, Publication, ReviewCode
 from ..judging.services import current_marks
 
 DECISION = "decision"
@@ -196,3 +197,31 @@ def provisional_ranking(event: Event, *, now: datetime) -> Provisional:
         marks_seq=rows[0].marks_seq if rows else event.mark_seq,
         pending=len(set(coded) - {row.entry_id for row in rows}),
     )
+
+
+PUBLISHED_STATES = (EventState.PUBLICITY, EventState.FINAL, EventState.AWARDS_ISSUED)
+
+
+def current_publication(event: Event) -> Publication | None:
+    """The event's publication in force (the newest not withdrawn), or None."""
+    stmt = (
+        select(Publication)
+        .where(Publication.event_id == event.id, Publication.withdrawn_at.is_(None))
+        .order_by(Publication.id.desc())
+        .limit(1)
+    )
+    return db.session.scalars(stmt).first()
+
+
+def is_published(event: Event) -> bool:
+    """Whether the public may see the event's results (公示 or final)."""
+    return event.state in PUBLISHED_STATES and current_publication(event) is not None
+
+
+def is_final(event: Event) -> bool:
+    return event.state in (EventState.FINAL, EventState.AWARDS_ISSUED)
+
+
+def bump_results_version(event: Event) -> None:
+    """Mark everything derived from the results (caches, public pages) as changed."""
+    event.results_version = (event.results_version or 0) + 1
