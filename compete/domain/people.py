@@ -101,6 +101,24 @@ def mask_phone(number: str, *, keep_head: int = 3, keep_tail: int = 4) -> str:
     return "".join("*" if index in hidden else char for index, char in enumerate(number))
 
 
+def mask_name(name: str) -> str:
+    """A name for public pages: first and last character kept, the middle starred.
+
+    ``张三`` → ``张*``, ``王小明`` → ``王*明``, ``欧阳娜娜`` → ``欧**娜``; the middle dot of a
+    transliterated name stays (``艾尔肯·买买提`` → ``艾**·**提``); Latin names keep their
+    first letter per word (``Anna Lee`` → ``A*** L**``).
+    """
+    text = name.strip()
+    if not text:
+        return ""
+    if text.isascii():
+        return " ".join(word[0] + "*" * (len(word) - 1) for word in text.split())
+    if len(text) <= 2:
+        return text[0] + "*" * (len(text) - 1)
+    middle = "".join("·" if char == "·" else "*" for char in text[1:-1])
+    return text[0] + middle + text[-1]
+
+
 def age_on(birth_date: date, on: date) -> int:
     """Age in whole years (周岁) on ``on``; a 29 February birthday counts from 1 March."""
     if on < birth_date:

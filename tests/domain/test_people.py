@@ -11,6 +11,7 @@ from compete.domain.people import (
     RetirementKind,
     age_ineligibility,
     age_on,
+    mask_name,
     mask_phone,
     normalise_name,
     normalise_phone,
@@ -167,3 +168,25 @@ def test_age_eligibility():
     )
     assert age_ineligibility(date(1965, 9, 1), on=start, sex="M") is None  # retires 2025-12-01
     assert age_ineligibility(date(1965, 5, 1), on=start, sex="M", check_retirement=False) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "masked"),
+    [
+        ("张三", "张*"),
+        ("王小明", "王*明"),
+        ("欧阳娜娜", "欧**娜"),
+        ("艾尔肯·买买提", "艾**·**提"),
+        ("Anna Lee", "A*** L**"),
+        ("李", "李"),
+    ],
+)
+def test_mask_name_keeps_the_ends_and_hides_the_middle(name, masked):
+    assert mask_name(name) == masked
+
+
+@given(st.text(alphabet="张王李赵刘陈杨黄周吴·", min_size=1, max_size=12))
+def test_mask_name_keeps_length_and_first_character(name):
+    masked = mask_name(name)
+    assert len(masked) == len(name.strip())
+    assert masked[0] == name.strip()[0]
