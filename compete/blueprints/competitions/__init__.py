@@ -1,3 +1,4 @@
+from . import selection_views  # noqa: F401
 from .views import bp
 
 __all__ = ["bp"]

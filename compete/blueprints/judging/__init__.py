@@ -1,4 +1,5 @@
 from . import (
+    pairing_views,  # noqa: F401
     pool_views,  # noqa: F401
     protocol_views,  # noqa: F401
     unseal_views,  # noqa: F401

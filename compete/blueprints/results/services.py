@@ -225,3 +225,27 @@ def is_final(event: Event) -> bool:
 def bump_results_version(event: Event) -> None:
     """Mark everything derived from the results (caches, public pages) as changed."""
     event.results_version = (event.results_version or 0) + 1
+
+
+def schedule_recompute(event: Event, *, actor=None):
+    """Queue a recomputation of the event's stored results (off the request path)."""
+    from ... import jobs
+
+    return jobs.submit("results.recompute", actor=actor, event_id=event.id, dedupe=True)
+
+
+def _register_jobs() -> None:
+    from ... import jobs
+    from ...models.base import utcnow
+
+    @jobs.job("results.recompute")
+    def recompute(record, **_params):
+        event = db.session.get(Event, record.event_id)
+        if event is None:
+            return {"rows": 0}
+        rows = compute_results(event, now=utcnow())
+        db.session.commit()
+        return {"rows": len(rows)}
+
+
+_register_jobs()
