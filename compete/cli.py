@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 
 import click
@@ -116,3 +117,45 @@ def worker(burst: bool) -> None:
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: jobs run inside the app process.")
     run_worker(burst=burst)
+
+
+@compete_cli.command("export")
+@click.argument("competition_id", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+def export_archive(competition_id: int, output: str) -> None:
+    """Write one competition as a versioned JSON archive (backup or transfer)."""
+    from pathlib import Path
+
+    from .archive import export_competition
+
+    try:
+        archive = export_competition(competition_id)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from exc
+    Path(output).write_text(json.dumps(archive, ensure_ascii=False), encoding="utf-8")
+    counts = {name: len(rows) for name, rows in archive["tables"].items()}
+    click.echo(
+        f"exported competition {competition_id}: {counts.get('events', 0)} events, "
+        f"{counts.get('entries', 0)} entries, {counts.get('mark_events', 0)} marks → {output}"
+    )
+
+
+@compete_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_archive(path: str) -> None:
+    """Load a competition archive; refused whole if damaged, tampered with or already here."""
+    from pathlib import Path
+
+    from .archive import import_competition
+
+    try:
+        archive = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from exc
+    try:
+        new_id = import_competition(archive)
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"imported as competition {new_id}")
