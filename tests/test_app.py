@@ -34,6 +34,31 @@ def test_healthz_reports_database(client):
     assert response.get_json() == {"status": "ok", "database": "ok"}
 
 
+def test_healthz_checks_redis_when_configured():
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    from compete.extensions import db
+
+    from .conftest import build_app
+
+    try:
+        Redis.from_url("redis://127.0.0.1:6379/0", socket_timeout=1).ping()
+    except RedisError:
+        pytest.skip("no Redis server here")
+    for url, status, redis in (
+        ("redis://127.0.0.1:6379/0", 200, "ok"),
+        ("redis://127.0.0.1:1/0", 503, "unreachable"),
+    ):
+        app = build_app(REDIS_URL=url)
+        with app.app_context():
+            db.create_all()
+            response = app.test_client().get("/healthz")
+            db.engine.dispose()
+        assert response.status_code == status
+        assert response.get_json()["redis"] == redis
+
+
 def test_security_headers_on_every_page(client):
     response = client.get("/login")
     csp = response.headers["Content-Security-Policy"]

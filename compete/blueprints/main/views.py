@@ -61,7 +61,17 @@ def healthz():
     except Exception:  # any database failure means not healthy
         db.session.rollback()
         return jsonify(status="error", database="unreachable"), 503
-    return jsonify(status="ok", database=database)
+    checks = {"status": "ok", "database": database}
+    if url := current_app.config.get("REDIS_URL"):
+        from redis import Redis
+        from redis.exceptions import RedisError
+
+        try:
+            Redis.from_url(url, socket_timeout=1).ping()
+            checks["redis"] = "ok"
+        except RedisError:
+            return jsonify(status="error", database=database, redis="unreachable"), 503
+    return jsonify(**checks)
 
 
 @bp.route("/jobs/<job_id>")
