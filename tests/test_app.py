@@ -34,7 +34,7 @@ def test_healthz_reports_database(client):
     assert response.get_json() == {"status": "ok", "database": "ok"}
 
 
-def test_healthz_checks_redis_when_configured():
+def test_healthz_checks_redis_when_configured(tmp_path):
     from redis import Redis
     from redis.exceptions import RedisError
 
@@ -50,7 +50,7 @@ def test_healthz_checks_redis_when_configured():
         ("redis://127.0.0.1:6379/0", 200, "ok"),
         ("redis://127.0.0.1:1/0", 503, "unreachable"),
     ):
-        app = build_app(REDIS_URL=url)
+        app = build_app(REDIS_URL=url, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'h.db'}")
         with app.app_context():
             db.create_all()
             response = app.test_client().get("/healthz")
