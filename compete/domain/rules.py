@@ -68,6 +68,7 @@ SPEC: dict[str, tuple[str, Any, bool]] = {
     "min_entrants_awards": ("int", (1, 1000), True),
     "title": ("str", None, True),
     "title_scope": ("choice", TITLE_SCOPES, False),
+    "title_min_score": ("dec", (0, 100), True),  # score_threshold scope; pass mark when absent
     "title_requires_employee": ("bool", None, False),
     "title_needs_approval": ("bool", None, False),
     "title_regrant": ("bool", None, False),

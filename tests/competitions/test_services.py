@@ -399,3 +399,16 @@ def test_selection_link_refuses_wrong_targets(ctx, tier, group, quota, field):
         services.link_selection(None, source, target, quota=quota)
     assert info.value.field == field
     assert count(SelectionLink) == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"), [("75", True), (None, True), ("101", False), ("x", False)]
+)
+def test_title_score_threshold_is_a_mark_out_of_100(ctx, value, ok):
+    params = {**_preset("gd_provincial_2_employee").latest.params, "title_min_score": value}
+    if ok:
+        assert validate_params(params)["title_min_score"] == value
+    else:
+        with pytest.raises(InvalidInput) as refused:
+            validate_params(params)
+        assert refused.value.field == "title_min_score"
