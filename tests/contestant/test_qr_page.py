@@ -538,3 +538,26 @@ def test_an_organiser_of_another_competition_cannot_touch_the_token(app, client,
 def test_hello_is_a_plain_answer(client):
     response = client.get("/hello")
     assert response.status_code == 200 and response.get_data() == b"hello"
+
+
+def test_a_new_certificate_shows_at_once_on_a_cached_page(app, client):
+    """Issuing certificates bumps the results version, so the cached page is rebuilt."""
+    from compete.blueprints.awards.certificates import issue_certificates
+    from compete.models import AwardGrant, Event
+
+    from ..scenario import NOW, ranked_event
+
+    with app.app_context():
+        s = ranked_event(5, state="final")
+        db.session.add(
+            AwardGrant(event_id=s.event_id, entry_id=s.entry_ids[0], rank=1, award="first")
+        )
+        db.session.commit()
+        token = s.tokens[0]
+    before = client.get(f"/r/{token}").get_data(as_text=True)
+    with app.app_context():
+        report = issue_certificates(None, db.session.get(Event, s.event_id), now=NOW)
+        db.session.commit()
+        number = report.issued[0].number
+    assert number not in before
+    assert number in client.get(f"/r/{token}").get_data(as_text=True)

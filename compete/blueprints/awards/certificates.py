@@ -62,7 +62,7 @@ from ...models import (
 )
 from ...pdf import html_to_pdf
 from ...qr import qr_svg
-from ..results.services import is_final
+from ..results.services import bump_results_version, is_final
 
 SEQ_WIDTH = 6
 NUMBER_RETRIES = 8
@@ -336,6 +336,7 @@ def issue_certificates(actor, event: Event, *, now: datetime) -> IssueReport:
         _insert(certificate, numbers)
         issued.append(certificate)
     if issued:
+        bump_results_version(event)  # contestants' cached pages show the new certificate
         audit.record(
             actor,
             "certificates.issued",
@@ -361,6 +362,7 @@ def revoke_certificate(actor, certificate: Certificate, *, reason: str, now: dat
     certificate.status = CertificateStatus.REVOKED
     certificate.revoked_at = now
     certificate.revoked_reason = reason
+    bump_results_version(db.session.get(Event, certificate.event_id))
     db.session.flush()
     audit.record(
         actor,
