@@ -29,7 +29,7 @@ GUARD_LABELS = {
     "start_time_reached": N_("the start time has been reached"),
     "all_sheets_locked": N_("every criterion is fully marked and no disagreement is open"),
     "supervisor_consent": N_("a supervisor agrees"),
-    "totals_submitted": N_("the chief judge has submitted the totals"),
+    "totals_submitted": N_("every entry's totals are stored and no disagreement is open"),
     "recheck_done": N_("the score review is complete"),
     "unsealed": N_("the marking codes are unsealed"),
     "ranks_computed": N_("the ranking is computed"),
@@ -110,6 +110,8 @@ GUARDS: dict[str, GuardFn] = {
     "scheme_frozen": _scheme_complete,
     "start_time_reached": _start_reached,
     "unsealed": unsealed,
+    # Added when the app is built (``results.publicity_views``): totals_submitted,
+    # recheck_done, ranks_computed, publicity_over_no_open_appeals, results_final.
 }
 
 
@@ -159,10 +161,31 @@ def next_steps(user: User, event: Event, *, now: datetime) -> list[NextStep]:
     return steps
 
 
+# ---------------------------------------------------------------- on entering a state
+
+OnEnter = Callable[[User, Event, EventTransition, datetime], None]
+
+# Work done when an event enters a state, inside the transition's transaction, after the step
+# is logged: storing the totals on lock, the publication on publicity, its withdrawal when the
+# results go back to review, finalisation on final. The results package registers its hooks and
+# guards when the app is built (``results.publicity_views``); it imports this module, so this
+# module cannot import it.
+ON_ENTER: dict[EventState, list[OnEnter]] = {}
+
+
+def on_enter(state: EventState, hook: OnEnter) -> None:
+    """Run ``hook(actor, event, step, now)`` whenever an event enters ``state`` (once each)."""
+    hooks = ON_ENTER.setdefault(EventState(state), [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
 def transition_event(
     actor: User, event: Event, target: EventState | str, *, reason: str | None, now: datetime
 ) -> EventTransition:
-    """Move ``event`` to ``target`` if a role of ``actor`` may and every guard holds."""
+    """Move ``event`` to ``target`` if a role of ``actor`` may and every guard holds; then run
+    the state's ``ON_ENTER`` hook (publication, withdrawal, finalisation) in the same
+    transaction."""
     target = EventState(target)
     roles = event_roles(actor, event)
     if not roles:
@@ -204,4 +227,6 @@ def transition_event(
         reason=step.reason,
         event_id=event.id,
     )
+    for hook in ON_ENTER.get(target, ()):
+        hook(actor, event, step, now)
     return step
