@@ -450,3 +450,23 @@ def test_guard_needs_allocation_and_every_decision(app, client, login_as):
     )
     with app.app_context():
         assert services.external_decisions_in(db.session.get(Event, scenario.event_id), utcnow())
+
+
+def test_awards_are_issued_only_once_every_decision_is_in(app):
+    """The lifecycle step final → awards_issued reads the awards guard."""
+    from compete.blueprints.competitions.lifecycle import transition_event
+
+    from ..factories import make_user
+
+    scenario = build(app, 20)
+    allocate(app, scenario)
+    with app.app_context():
+        event = db.session.get(Event, scenario.event_id)
+        organiser = make_user("organiser", competition_id=scenario.competition_id)
+        with pytest.raises(Conflict):
+            transition_event(organiser, event, EventState.AWARDS_ISSUED, reason=None, now=utcnow())
+        for model in (TitleGrant, PromotionGrant):
+            for row in db.session.scalars(select(model).where(model.event_id == event.id)):
+                row.status = GrantStatus.GRANTED
+        transition_event(organiser, event, EventState.AWARDS_ISSUED, reason=None, now=utcnow())
+        assert event.state is EventState.AWARDS_ISSUED

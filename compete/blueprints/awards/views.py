@@ -26,6 +26,15 @@ from . import history, lists, promotions, services, titles
 
 bp = Blueprint("awards", __name__)
 
+
+@bp.record_once
+def _join_lifecycle(_state) -> None:
+    """When the app is built: awards are issued only once every external decision is in."""
+    from ..competitions import lifecycle
+
+    lifecycle.GUARDS["external_decisions_in"] = services.external_decisions_in
+
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HISTORY_GRADES = list(Grade)
 DECISIONS = ("decline", "revoke")

@@ -35,7 +35,10 @@ GUARD_LABELS = {
     "ranks_computed": N_("the ranking is computed"),
     "publicity_over_no_open_appeals": N_("the publicity period is over with no open appeal"),
     "results_final": N_("the results are final"),
-    "external_decisions_in": N_("the approving authority has decided on titles"),
+    "external_decisions_in": N_(
+        "the awards are allocated and the approving authority has decided on every title and"
+        " promotion"
+    ),
 }
 
 STATE_LABELS = {
@@ -111,7 +114,8 @@ GUARDS: dict[str, GuardFn] = {
     "start_time_reached": _start_reached,
     "unsealed": unsealed,
     # Added when the app is built (``results.publicity_views``): totals_submitted,
-    # recheck_done, ranks_computed, publicity_over_no_open_appeals, results_final.
+    # recheck_done, ranks_computed, publicity_over_no_open_appeals, results_final;
+    # (``awards.views``) external_decisions_in; (``judging.pairing_views``) supervisor_consent.
 }
 
 
