@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from compete.blueprints.api import services
+from compete.blueprints.api.openapi import build_document
 from compete.blueprints.competitions import schemes
 from compete.extensions import db
 from compete.models import Role
@@ -19,6 +20,14 @@ from ..factories import make_competition, make_event, make_user
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def schema_errors(body, name: str) -> list[str]:
+    """Where ``body`` breaks the document's schema ``name`` (empty when it conforms)."""
+    jsonschema_rs = pytest.importorskip("jsonschema_rs")
+    document = build_document()
+    schema = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+    return [str(e) for e in jsonschema_rs.validator_for(schema).iter_errors(body)]
 
 
 def make_token(user, name: str = "script", **kwargs) -> str:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
+from compete.blueprints.api.converters import MAX_ID
 from compete.blueprints.api.openapi import build_document
 
 from .conftest import bearer
@@ -55,6 +57,7 @@ def test_document_structure(client):
     assert document["security"] == [{"bearerAuth": []}]
     schemas = document["components"]["schemas"]
     assert {"Competition", "Event", "Scheme", "Error", "Page"} <= set(schemas)
+    assert {"Registration", "Results", "Certificate", "MarkBatch", "MarkAnswers"} <= set(schemas)
     for path, item in document["paths"].items():
         assert path.startswith("/")
         for method, operation in item.items():
@@ -109,21 +112,34 @@ def test_every_path_parameter_is_declared_with_its_type(app, client):
             }
             assert set(declared) == set(rule.arguments), path
             for name, converter in rule._converters.items():
-                expected = "integer" if type(converter).__name__ == "IntegerConverter" else "string"
+                expected = "integer" if isinstance(converter, IntegerConverter) else "string"
                 assert declared[name]["required"] is True
                 assert declared[name]["schema"]["type"] == expected
+                if expected == "integer":  # the documented range is what the route matches
+                    assert declared[name]["schema"]["minimum"] == converter.min == 1
+                    assert declared[name]["schema"]["maximum"] == converter.max == MAX_ID
+
+
+def _operations(app, document):
+    for rule in _api_rules(app):
+        path = re.sub(r"<(?:[a-z]+:)?(\w+)>", r"{\1}", rule.rule).removeprefix(PREFIX)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, path, document["paths"][path][method.lower()]
 
 
 def test_error_answers_follow_the_views_access_rules(app, client):
-    """A signed-in route may answer 401, a permission route 403, an id route 404, and a paged
-    route 422; a public route needs no token."""
+    """A signed-in route may answer 401, a permission route 403, an id route 404, and a route
+    taking query parameters, a body or a text path parameter 422; a public route needs no
+    token."""
     document = _document(client)
-    for rule in _api_rules(app):
+    for rule, path, operation in _operations(app, document):
         kind, _permission = app.view_functions[rule.endpoint].access
-        path = re.sub(r"<(?:[a-z]+:)?(\w+)>", r"{\1}", rule.rule).removeprefix(PREFIX)
-        operation = document["paths"][path]["get"]
         codes = set(operation["responses"])
-        names = {_resolve(document, p)["name"] for p in operation.get("parameters", [])}
+        parameters = [_resolve(document, p) for p in operation.get("parameters", [])]
+        checked = any(
+            p["in"] == "query" or (p["in"] == "path" and p["schema"]["type"] == "string")
+            for p in parameters
+        )
         if kind == "public":
             assert operation["security"] == [], path
             assert codes == {"200"}, path
@@ -132,7 +148,7 @@ def test_error_answers_follow_the_views_access_rules(app, client):
         assert "401" in codes, path
         assert ("403" in codes) == (kind == "permission"), path
         assert ("404" in codes) == bool(rule.arguments), path
-        assert ("422" in codes) == ("per_page" in names), path
+        assert ("422" in codes) == (checked or "requestBody" in operation), path
         for code in codes - {"200"}:
             response = _resolve(document, operation["responses"][code])
             schema = response["content"]["application/json"]["schema"]
@@ -209,3 +225,50 @@ def test_schema_check_catches_an_undocumented_field(client, world):
     assert page.is_valid(listing)
     assert not page.is_valid({**listing, "next": None})
     assert not page.is_valid({**listing, "items": [{**body, "secret": "x"}]})
+
+
+def test_the_mark_batch_is_documented_as_a_json_body(client):
+    operation = _document(client)["paths"]["/events/{event_id}/marks"]["post"]
+    assert operation["requestBody"]["required"] is True
+    assert operation["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/MarkBatch"
+    }
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/MarkAnswers"
+    }
+
+
+def test_a_tablet_batch_matches_the_documented_body(client):
+    """The shape the tablet page posts is what the document asks for."""
+    document = _document(client)
+    batch = {
+        "marks": [
+            {
+                "client_id": "3f0c9a3e-1d2b-4c55-9a8e-000000000001",
+                "code": "R001",
+                "criterion_id": 12,
+                "value": "7.50",
+                "base": None,
+                "entered_at": "2026-12-27T09:00:00+08:00",
+                "reason": None,
+                "device": "iPad",
+            },
+            {"client_id": "b", "code": "R002", "criterion_id": 13, "value": 8},
+        ]
+    }
+    validator = _validator(document, "MarkBatch")
+    assert validator.is_valid(batch)
+    assert not validator.is_valid({"marks": []})
+    assert not validator.is_valid({"marks": [{"client_id": "c", "code": "R1", "value": "1"}]})
+
+
+@pytest.mark.parametrize("value", [str(MAX_ID + 1), "9" * 30, "0"])
+def test_ids_outside_the_documented_range_match_no_route(app, client, world, value):
+    for rule in _api_rules(app):
+        if not rule.arguments or "number" in rule.arguments:
+            continue
+        url = re.sub(r"<(?:[a-z]+:)?\w+>", value, rule.rule)
+        method = "POST" if "POST" in rule.methods else "GET"
+        response = client.open(url, method=method, headers=bearer(world.tokens["admin"]))
+        assert response.status_code == 404, url
+        assert response.get_json()["error"] == "not_found"

@@ -6,9 +6,11 @@ from flask import Flask
 
 from ...cli import compete_cli
 from ...extensions import csrf, login_manager
+from . import marks, registrations, results  # noqa: F401 (their routes join the blueprint)
 from .account import bp as tokens_bp
 from .bearer import load_user_from_request
 from .cli import create_token
+from .converters import IdConverter
 from .views import bp
 
 __all__ = ["bp", "register", "tokens_bp"]
@@ -16,6 +18,7 @@ __all__ = ["bp", "register", "tokens_bp"]
 
 def register(app: Flask) -> None:
     """Wire the API into ``app``: blueprints, CSRF exemption, bearer sign-in, CLI command."""
+    app.url_map.converters["id"] = IdConverter  # before the API routes are added
     csrf.exempt(bp)
     login_manager.request_loader(load_user_from_request)
     app.register_blueprint(bp)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from ...models import ApiToken, Competition, Event, MarkingScheme, User
+from ...models import ApiToken, Competition, Entry, EntryScore, Event, MarkingScheme, User
 
 CENT = Decimal("0.01")
 
@@ -136,4 +136,92 @@ def me_json(user: User, token: ApiToken | None) -> dict[str, Any]:
         "token": (
             {"name": token.name, "expires_at": iso(token.expires_at)} if token is not None else None
         ),
+    }
+
+
+# ---------------------------------------------------------------- registrations
+
+
+def registration_json(entry: Entry, *, full: bool) -> dict[str, Any]:
+    """One registration; ID numbers and phones masked unless ``full`` (the caller checks it)."""
+    members = sorted(entry.members, key=lambda m: (not m.is_lead, m.position, m.id))
+    return {
+        "id": entry.id,
+        "event_id": entry.event_id,
+        "status": entry.status.value,
+        "unit": {"id": entry.unit_id, "name": entry.unit.name},
+        "entry_number": entry.entry_number,
+        "station_number": entry.station_number,
+        "decision_reason": entry.decision_reason,
+        "coaches": [
+            str(c.get("name") or "") if isinstance(c, dict) else str(c) for c in entry.coaches or []
+        ],
+        "members": [
+            {
+                "name": m.person.name,
+                "gender": m.person.gender,
+                "id_number": m.person.id_number if full else m.person.masked_id,
+                "phone": m.person.phone if full else m.person.masked_phone,
+                "is_lead": bool(m.is_lead),
+                "position": m.position,
+            }
+            for m in members
+        ],
+        "created_at": iso(entry.created_at),
+    }
+
+
+# ---------------------------------------------------------------- results
+
+
+def result_json(
+    row: EntryScore,
+    *,
+    code: str | None,
+    entry: Entry | None,
+    award: str | None,
+    show_entry_id: bool,
+) -> dict[str, Any]:
+    """One stored result; ``entry`` None keeps the identity hidden (sealed, or not for this
+    reader), ``code`` None hides the marking code."""
+    people = (
+        [] if entry is None else sorted(entry.members, key=lambda m: (not m.is_lead, m.position))
+    )
+    return {
+        "rank": row.rank,
+        "code": code,
+        "entry_id": row.entry_id if show_entry_id and entry is not None else None,
+        "entry_number": None if entry is None else entry.entry_number,
+        "names": [m.person.name for m in people],
+        "unit": None if entry is None else entry.unit.name,
+        "module_scores": {
+            str(k): mark(Decimal(str(v))) for k, v in sorted((row.module_scores or {}).items())
+        },
+        "practical": mark(row.practical),
+        "theory": mark(row.theory),
+        "final": mark(row.final),
+        "passed": bool(row.passed),
+        "award": award or None,
+    }
+
+
+# ---------------------------------------------------------------- certificates
+
+
+def certificate_json(view) -> dict[str, Any]:
+    """What the public verification page shows (``awards.certificates.CertificateView``)."""
+    return {
+        "number": view.number,
+        "kind": view.kind,
+        "heading": view.heading,
+        "masked_name": view.masked_name,
+        "competition": view.competition,
+        "event_code": view.event_code,
+        "event_name": view.event_name,
+        "occupation": view.occupation,
+        "wording": view.wording,
+        "issuer": view.issuer,
+        "issued_on": iso(view.issued_on),
+        "status": view.status,
+        "revoked_on": iso(view.revoked_on),
     }

@@ -107,3 +107,22 @@ def touch_token(token: ApiToken, *, now: datetime) -> bool:
         return False
     token.last_used_at = now
     return True
+
+
+def record_full_read(
+    actor, event, *, entry_ids: list[int], unit=None, token: ApiToken | None = None
+) -> None:
+    """Log that ``actor`` read full ID numbers and phones of these entries through the API."""
+    audit.record(
+        actor,
+        "entries.read_full",
+        event,
+        after={
+            "full_ids": True,
+            "via": "api",
+            "token_id": token.id if token is not None else None,
+            "unit_id": unit.id if unit is not None else None,
+            "entry_ids": entry_ids,
+        },
+        event_id=event.id,
+    )

@@ -1,4 +1,10 @@
-"""The read API under ``/api/v1``: bearer tokens only, JSON in and out (see openapi.py)."""
+"""The API under ``/api/v1``: bearer tokens only, JSON in and out (see openapi.py).
+
+This module holds the blueprint, the shared query helpers and the competition and event views;
+registrations.py, results.py and marks.py add their routes to the same blueprint. Ids in API
+paths use the ``id`` converter (converters.py): a number from 1 to 2**31 - 1, anything else
+matches no route and answers 404, so no id reaches the database out of its column's range.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +53,31 @@ def page_args() -> tuple[int, int]:
     )
 
 
+def flag_arg(name: str) -> bool:
+    """``?name=1`` is True, ``?name=0`` or none is False; anything else is a 422."""
+    raw = request.args.get(name)
+    if raw is None or raw == "0":
+        return False
+    if raw == "1":
+        return True
+    raise InvalidInput(N_("%(name)s must be 0 or 1."), field=name, name=name)
+
+
+def choice_arg(name: str, choices: Sequence[str]) -> str | None:
+    """``?name=`` one of ``choices``, or None when absent; anything else is a 422."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if raw not in choices:
+        raise InvalidInput(
+            N_("%(name)s must be one of: %(choices)s."),
+            field=name,
+            name=name,
+            choices=", ".join(choices),
+        )
+    return raw
+
+
 def page_of(items: Sequence[dict[str, Any]], *, page: int, per_page: int, total: int) -> dict:
     return {"items": list(items), "page": page, "per_page": per_page, "total": total}
 
@@ -89,13 +120,13 @@ def competition_list():
     )
 
 
-@bp.route("/competitions/<int:competition_id>")
+@bp.route("/competitions/<id:competition_id>")
 @permission_required(Permission.COMPETITION_VIEW)
 def competition_detail(competition_id: int):
     return competition_json(g.competition)
 
 
-@bp.route("/competitions/<int:competition_id>/events")
+@bp.route("/competitions/<id:competition_id>/events")
 @permission_required(Permission.COMPETITION_VIEW)
 def competition_events(competition_id: int):
     page, per_page = page_args()
@@ -111,13 +142,13 @@ def competition_events(competition_id: int):
     return page_of([event_json(e) for e in events], page=page, per_page=per_page, total=total)
 
 
-@bp.route("/events/<int:event_id>")
+@bp.route("/events/<id:event_id>")
 @permission_required(Permission.EVENT_VIEW)
 def event_detail(event_id: int):
     return event_json(g.event)
 
 
-@bp.route("/events/<int:event_id>/scheme")
+@bp.route("/events/<id:event_id>/scheme")
 @permission_required(Permission.EVENT_VIEW)
 def event_scheme(event_id: int):
     return scheme_json(g.event)

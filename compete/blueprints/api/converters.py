@@ -1,0 +1,28 @@
+"""The ``id`` URL converter of the API: a database id from 1 to ``MAX_ID``, else no route (404).
+
+Werkzeug's ``int`` converter takes any run of digits, so ``/events/99999999999999999999`` would
+reach the database with a number no INTEGER column holds (SQLite refuses it with an error, not
+an empty answer). This one refuses such a number while matching, before the scope is loaded.
+"""
+
+from __future__ import annotations
+
+from werkzeug.routing import IntegerConverter, ValidationError
+
+MAX_ID = 2**31 - 1  # the largest INTEGER primary key on every supported database
+_MAX_DIGITS = len(str(MAX_ID))
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>``: an integer from 1 to ``MAX_ID``; leading zeros are allowed."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+    def to_python(self, value: str) -> int:
+        # Compare lengths first: int() of a very long digit string is slow or refused.
+        if len(value.lstrip("0")) > _MAX_DIGITS:
+            raise ValidationError
+        return super().to_python(value)
