@@ -33,6 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not event.contains(Engine, "connect", _sqlite_pragmas):
         event.listen(Engine, "connect", _sqlite_pragmas)
 
+    from .converters import register_converters
     from . import i18n, security
     from .blueprints import register_blueprints
     from .cli import compete_cli
@@ -51,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
     register_scope(app)
+    register_converters(app)
     register_blueprints(app)
     register_error_handlers(app)
     app.cli.add_command(compete_cli)

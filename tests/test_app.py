@@ -102,3 +102,10 @@ def test_templates_have_no_inline_script_and_no_cdn(path: Path):
     assert not re.search(r"\son[a-z]+=\"", text), "inline event handlers break the CSP"
     assert not re.search(r"https?://", text), "templates load nothing from other sites"
     assert 'style="' not in text, "inline styles break the CSP"
+
+
+@pytest.mark.parametrize(
+    "path", ["/events/99999999999999999999/console", "/competitions/2147483648", "/r/x/../1"]
+)
+def test_ids_no_column_can_hold_match_no_route(client, path):
+    assert client.get(path).status_code == 404

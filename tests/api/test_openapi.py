@@ -8,8 +8,8 @@ import re
 import pytest
 from werkzeug.routing import IntegerConverter
 
-from compete.blueprints.api.converters import MAX_ID
 from compete.blueprints.api.openapi import build_document
+from compete.converters import MAX_ID
 
 from .conftest import bearer
 

@@ -10,7 +10,6 @@ from . import marks, registrations, results  # noqa: F401 (their routes join the
 from .account import bp as tokens_bp
 from .bearer import load_user_from_request
 from .cli import create_token
-from .converters import IdConverter
 from .views import bp
 
 __all__ = ["bp", "register", "tokens_bp"]
@@ -18,7 +17,6 @@ __all__ = ["bp", "register", "tokens_bp"]
 
 def register(app: Flask) -> None:
     """Wire the API into ``app``: blueprints, CSRF exemption, bearer sign-in, CLI command."""
-    app.url_map.converters["id"] = IdConverter  # before the API routes are added
     csrf.exempt(bp)
     login_manager.request_loader(load_user_from_request)
     app.register_blueprint(bp)

@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from ...converters import MAX_ID
 from ...domain import N_
 from ...domain.errors import Conflict, InvalidInput
 from ...errors import translate_error
@@ -33,7 +34,6 @@ from ...models.base import utcnow
 from ...permissions import Permission, panel_only, permission_required
 from ..judging import services as judging
 from ..results import services as results
-from .converters import MAX_ID
 from .serializers import mark
 from .views import bp
 

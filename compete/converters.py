@@ -1,4 +1,4 @@
-"""The ``id`` URL converter of the API: a database id from 1 to ``MAX_ID``, else no route (404).
+"""URL converters for database ids: a number no INTEGER column holds matches no route (404).
 
 Werkzeug's ``int`` converter takes any run of digits, so ``/events/99999999999999999999`` would
 reach the database with a number no INTEGER column holds (SQLite refuses it with an error, not
@@ -26,3 +26,22 @@ class IdConverter(IntegerConverter):
         if len(value.lstrip("0")) > _MAX_DIGITS:
             raise ValidationError
         return super().to_python(value)
+
+
+class BoundedIntConverter(IntegerConverter):
+    """Every ``<int:name>`` in the app: Werkzeug's, but never above ``MAX_ID``."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+    def to_python(self, value: str) -> int:
+        if len(value.lstrip("0")) > _MAX_DIGITS:
+            raise ValidationError
+        return super().to_python(value)
+
+
+def register_converters(app) -> None:
+    """Before any route is added: bounded ``int`` everywhere, ``id`` (from 1) for the API."""
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.url_map.converters["id"] = IdConverter
