@@ -12,7 +12,7 @@ from enum import StrEnum
 from functools import wraps
 from typing import Any
 
-from flask import abort, g
+from flask import abort, g, has_request_context
 from flask_login import current_user
 
 from .extensions import login_manager
@@ -126,6 +126,14 @@ def _in_scope(assignment, *, competition, event, unit) -> bool:
     return competition is None and event is None and unit is None
 
 
+def _assignments_in_force(user):
+    """The user's role assignments, narrowed to one when an API token is scoped to it."""
+    token = g.get("api_token") if has_request_context() else None
+    if token is not None and token.assignment_id is not None and token.user_id == user.id:
+        return [a for a in user.assignments if a.id == token.assignment_id]
+    return user.assignments
+
+
 def has_permission(
     user, permission: Permission, *, competition=None, event=None, unit=None
 ) -> bool:
@@ -134,7 +142,7 @@ def has_permission(
         return False
     if competition is None and event is not None:
         competition = event.competition
-    for assignment in user.assignments:
+    for assignment in _assignments_in_force(user):
         if permission in ROLE_GRANTS[assignment.role] and _in_scope(
             assignment, competition=competition, event=event, unit=unit
         ):

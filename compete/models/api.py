@@ -1,4 +1,4 @@
-"""API tokens: a personal bearer token acts with exactly its user's role assignments."""
+"""API tokens: a personal bearer token acts with its user's roles, or with one of them only."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Scope: one role assignment of the user (None: all of them), and whether it may write
+    # (submit marks) or only read.
+    assignment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("role_assignments.id", ondelete="CASCADE")
+    )
+    can_write: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     user: Mapped[User] = relationship()
 

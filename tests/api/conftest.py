@@ -33,6 +33,7 @@ def schema_errors(body, name: str) -> list[str]:
 def make_token(user, name: str = "script", **kwargs) -> str:
     """A fresh token for ``user`` (90 days unless told); returns the plain token."""
     kwargs.setdefault("expires_at", utcnow() + timedelta(days=90))
+    kwargs.setdefault("can_write", True)
     _token, plain = services.create_api_token(None, user, name=name, **kwargs)
     return plain
 

@@ -233,3 +233,19 @@ def test_no_csrf_token_is_needed_with_a_bearer_token(client, marking):
     """The same judge with their token and no CSRF token: recorded."""
     response = _post(client, marking, "judge1", {"marks": [_mark(marking, 0, "A1", "7")]})
     assert response.get_json()["results"][0]["status"] == "stored"
+
+
+def test_a_read_only_token_cannot_submit_marks(app, client, marking):
+    with app.app_context():
+        read_only = make_token(_user("judge1"), name="display", can_write=False)
+        db.session.commit()
+    response = client.post(
+        f"/api/v1/events/{marking.event_id}/marks",
+        json={"marks": [_mark(marking, 0, "A1", "7.5")]},
+        headers=bearer(read_only),
+    )
+    assert response.status_code == 403
+    assert response.get_json()["error"] == "read_only"
+    assert _chain(app, marking)[0] == 0  # nothing stored
+    # Reading still works with it.
+    assert client.get("/api/v1/me", headers=bearer(read_only)).status_code == 200

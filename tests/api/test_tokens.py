@@ -179,3 +179,71 @@ def test_cli_refuses_an_unknown_or_disabled_account(app, runner):
     with app.app_context():
         assert db.session.scalar(select(ApiToken)) is None
         assert db.session.scalar(select(User).where(User.username == username)) is not None
+
+
+def test_a_token_scoped_to_one_role_acts_with_that_role_only(app, client):
+    """An organiser who is also a judge elsewhere makes a token for the judge role only: it
+    cannot read the organiser's competition through the API."""
+    from compete.models import Role
+
+    from ..factories import make_competition, make_event
+
+    with app.app_context():
+        competition = make_competition()
+        event = make_event(competition)
+        user = make_user("organiser", competition_id=competition.id)
+        from compete.models import RoleAssignment
+
+        judge_role = RoleAssignment(user_id=user.id, role=Role.JUDGE, event_id=event.id)
+        db.session.add(judge_role)
+        db.session.flush()
+        db.session.refresh(user)
+        whole = make_token(user, name="all roles")
+        narrow = make_token(user, name="judge only", assignment_id=judge_role.id)
+        db.session.commit()
+        path = f"/api/v1/competitions/{competition.id}"
+    assert client.get(path, headers=bearer(whole)).status_code == 200
+    assert client.get(path, headers=bearer(narrow)).status_code == 403
+
+
+def test_a_token_cannot_be_scoped_to_someone_elses_role(app):
+    from compete.blueprints.api.services import create_api_token
+    from compete.domain.errors import InvalidInput
+    from compete.models import RoleAssignment
+
+    with app.app_context():
+        owner = make_user("organiser")
+        other = make_user("organiser")
+        foreign = db.session.scalar(
+            select(RoleAssignment).where(RoleAssignment.user_id == other.id)
+        )
+        try:
+            create_api_token(None, owner, name="x", assignment_id=foreign.id)
+        except InvalidInput as exc:
+            assert exc.field == "assignment_id"
+        else:
+            raise AssertionError("a token was scoped to another person's role")
+
+
+def test_the_token_page_offers_read_only_by_default_and_one_role(app, client, auth):
+    _signed_in(app, auth, role="organiser")
+    response = _create(client)
+    assert response.status_code == 201
+    with app.app_context():
+        row = db.session.scalar(select(ApiToken))
+        assert row.can_write is False and row.assignment_id is None
+
+
+def test_cli_token_with_write_and_one_role(app, runner):
+    with app.app_context():
+        user = make_user("judge", event_id=None)
+        db.session.commit()
+        username = user.username
+    result = runner.invoke(
+        args=["compete", "create-token", username, "tablet", "--write", "--role", "judge"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "read and write" in result.output
+    with app.app_context():
+        row = db.session.scalar(select(ApiToken))
+        assert row.can_write and row.assignment_id is not None

@@ -13,13 +13,37 @@ from flask_login import current_user
 from ...domain.errors import InvalidInput
 from ...extensions import db
 from ...forms import add_error
-from ...models import ApiToken
+from ...models import ApiToken, Competition, Event, Unit
 from ...models.base import utcnow
 from ...permissions import signed_in
+from ..admin.forms import ROLE_LABELS
 from . import services
 from .forms import TokenCreateForm, TokenRevokeForm
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/account/tokens")
+
+
+def role_label(assignment) -> str:
+    """A role assignment as a person reads it: the role and where it applies."""
+    where = next(
+        (
+            db.session.get(model, key)
+            for model, key in (
+                (Event, assignment.event_id),
+                (Competition, assignment.competition_id),
+                (Unit, assignment.unit_id),
+            )
+            if key is not None
+        ),
+        None,
+    )
+    role = str(ROLE_LABELS[assignment.role])
+    return f"{role} · {where.name}" if where is not None else role
+
+
+def _form(formdata=True) -> TokenCreateForm:
+    form = TokenCreateForm() if formdata else TokenCreateForm(formdata=None)
+    return form.set_roles(current_user.assignments, role_label)
 
 
 def _page(form: TokenCreateForm, *, new_token: str | None = None, status: int = 200):
@@ -39,13 +63,13 @@ def _page(form: TokenCreateForm, *, new_token: str | None = None, status: int = 
 @bp.route("")
 @signed_in
 def token_list():
-    return _page(TokenCreateForm())
+    return _page(_form())
 
 
 @bp.route("", methods=["POST"])
 @signed_in
 def create_token():
-    form = TokenCreateForm()
+    form = _form()
     if form.validate_on_submit():
         try:
             _token, plain = services.create_api_token(
@@ -58,7 +82,7 @@ def create_token():
             db.session.commit()
             # Shown on this answer only (no redirect: the token must not pass through the
             # session or a flash message); the page is sent with Cache-Control: no-store.
-            return _page(TokenCreateForm(formdata=None), new_token=plain, status=201)
+            return _page(_form(formdata=False), new_token=plain, status=201)
     return _page(form, status=422)
 
 

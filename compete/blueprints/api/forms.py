@@ -1,10 +1,12 @@
 """Forms of the token page: one per action."""
 
+from __future__ import annotations
+
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ...forms import choices
@@ -29,6 +31,15 @@ class TokenCreateForm(FlaskForm):
         render_kw={"placeholder": _l("What the token is for, e.g. results display")},
     )
     expires_in = SelectField(_l("Expires"), choices=choices(EXPIRY_CHOICES), default="90")
+    # "" = all of the user's roles; otherwise one role assignment's id (choices set per user).
+    assignment = SelectField(_l("Acts as"), choices=[], default="")
+    can_write = BooleanField(_l("May submit marks (otherwise read only)"))
+
+    def set_roles(self, assignments, label) -> TokenCreateForm:
+        self.assignment.choices = [("", _l("All my roles"))] + [
+            (str(a.id), label(a)) for a in assignments
+        ]
+        return self
 
     def service_kwargs(self, now) -> dict:
         days = int(self.expires_in.data)
@@ -36,6 +47,8 @@ class TokenCreateForm(FlaskForm):
             "name": self.name.data,
             "expires_at": now + timedelta(days=days) if days else None,
             "now": now,
+            "assignment_id": int(self.assignment.data) if self.assignment.data else None,
+            "can_write": bool(self.can_write.data),
         }
 
 

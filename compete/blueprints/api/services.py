@@ -34,6 +34,8 @@ def _snapshot(token: ApiToken) -> dict:
         "name": token.name,
         "expires_at": token.expires_at,
         "revoked_at": token.revoked_at,
+        "assignment_id": token.assignment_id,
+        "can_write": token.can_write,
     }
 
 
@@ -44,8 +46,14 @@ def create_api_token(
     name: str,
     expires_at: datetime | None = None,
     now: datetime | None = None,
+    assignment_id: int | None = None,
+    can_write: bool = False,
 ) -> tuple[ApiToken, str]:
-    """Add a token for ``user``; returns the row and the plain token (shown once, never kept)."""
+    """Add a token for ``user``; returns the row and the plain token (shown once, never kept).
+
+    ``assignment_id`` scopes the token to one of the user's role assignments (None: all);
+    ``can_write`` lets it submit marks, otherwise it only reads.
+    """
     name = (name or "").strip()
     if not name:
         raise InvalidInput(N_("Please give the token a name."), field="name")
@@ -56,6 +64,8 @@ def create_api_token(
     now = now or utcnow()
     if expires_at is not None and expires_at <= now:
         raise InvalidInput(N_("The expiry date has already passed."), field="expires_at")
+    if assignment_id is not None and assignment_id not in {a.id for a in user.assignments}:
+        raise InvalidInput(N_("Choose one of your own roles."), field="assignment_id")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
@@ -63,6 +73,8 @@ def create_api_token(
         token_hash=hash_token(plain),
         created_at=now,
         expires_at=expires_at,
+        assignment_id=assignment_id,
+        can_write=bool(can_write),
     )
     db.session.add(token)
     db.session.flush()

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, g, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from ...domain import N_
 from ...domain.errors import InvalidInput
+from ...errors import error_response
 from ...extensions import db
 from ...models import Competition, Event
 from ...permissions import Permission, has_permission, permission_required, public, signed_in
@@ -80,6 +82,19 @@ def choice_arg(name: str, choices: Sequence[str]) -> str | None:
 
 def page_of(items: Sequence[dict[str, Any]], *, page: int, per_page: int, total: int) -> dict:
     return {"items": list(items), "page": page, "per_page": per_page, "total": total}
+
+
+@bp.before_request
+def _read_only_tokens():
+    """A token without write access may only read: any other method is a 403."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or not current_user.is_authenticated:
+        return None
+    token = g.get("api_token")
+    if token is not None and not token.can_write:
+        return error_response(
+            403, _("This token may only read; create one that may submit marks."), error="read_only"
+        )
+    return None
 
 
 @bp.after_request
