@@ -16,6 +16,8 @@ def as_decimal(value: object, *, field: str | None = None) -> Decimal:
     Marks are never floats: ``0.1 + 0.2`` is not ``0.3``, so a float reaching the rules is a bug
     at the edge and is refused rather than silently converted.
     """
+    if type(value) is Decimal and value.is_finite():  # the common case, on every mark
+        return value
     if isinstance(value, (bool, float)):
         raise InvalidInput(N_("%(value)s is not an exact number."), field=field, value=repr(value))
     if isinstance(value, Decimal):

@@ -231,3 +231,54 @@ def test_tied_entries_in_shared_mode_are_equal_on_every_chain_key(rows):
                 other.practical,
                 other.time,
             )
+
+
+chain_st = st.sampled_from([DEFAULT_TIE_CHAIN, ALL_MODULES_TIE_CHAIN, LAMP_TIE_CHAIN])
+full_entry_st = st.builds(
+    lambda final, m1, m2, time, passed: (final, m1, m2, time, passed),
+    st.integers(58, 62),
+    st.integers(0, 2),
+    st.integers(0, 2),
+    st.none() | st.integers(1, 2),
+    st.booleans(),
+)
+
+
+@given(st.lists(full_entry_st, max_size=14), chain_st)
+def test_ranks_are_a_permutation_with_ties_shared_1224(rows, chain):
+    """Every entry appears once; a passed entry's rank is 1 + the number of passed entries
+    strictly better on (final, chain keys); entries equal on all of them share it; the next
+    rank skips ("1224")."""
+    entries = [
+        result(f"E{i}", final, modules=(m1, m2, 0), practical=final, time=time, passed=passed)
+        for i, (final, m1, m2, time, passed) in enumerate(rows)
+    ]
+    ranked = rank_entries(entries, module_order=MODULES_C, tie_chain=chain)
+    assert sorted(e.entry_id for e in ranked) == sorted(e.entry_id for e in entries)
+    by_id = {e.entry_id: e for e in entries}
+
+    def key(entry):
+        values = [-entry.final]
+        for name in chain:
+            if name == TieKey.SHARED:
+                break
+            if name == TieKey.TOP_MODULE:
+                values.append(-entry.module_scores["M1"])
+            elif name == TieKey.ALL_MODULES:
+                values += [-entry.module_scores[m] for m in ("M1", "M2", "M3")]
+            elif name == TieKey.PRACTICAL:
+                values.append(-entry.practical)
+            elif name == TieKey.THEORY:
+                values.append(-(entry.theory if entry.theory is not None else D("-Infinity")))
+            elif name == TieKey.TIME:
+                values.append(entry.time if entry.time is not None else D("Infinity"))
+        return tuple(values)
+
+    passed = [e for e in entries if e.passed]
+    for place in ranked:
+        entry = by_id[place.entry_id]
+        if not entry.passed:
+            assert place.rank is None
+            continue
+        better = sum(1 for other in passed if key(other) < key(entry))
+        assert place.rank == 1 + better

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compete.domain.aggregation import Aggregation
+from compete.domain.aggregation import Aggregation, aggregate, aggregate_exact
 from compete.domain.errors import InvalidInput
 from compete.domain.scheme import AspectKind, CriterionSpec, ModuleSpec, SchemeSpec
 from compete.domain.scoring import (
@@ -247,3 +247,75 @@ def test_standardisation_never_reorders(raw):
         for b in scores:
             if scores[a] > scores[b]:
                 assert result[a] >= result[b]
+
+
+# ---------------------------------------------------------------- properties of the engine
+
+judge_marks = st.lists(st.tuples(mark, mark, mark), min_size=1, max_size=7)
+
+
+@settings(max_examples=60)
+@given(judge_marks, st.randoms(), st.sampled_from(list(TrimLevel)))
+def test_the_order_and_names_of_judges_do_not_matter(judges, rnd, level):
+    """Figures depend on the marks, not on which judge gave them or in what order they came."""
+    names = [f"J{i}" for i in range(len(judges))]
+    marks = {
+        code: {name: row[index] for name, row in zip(names, judges, strict=True)}
+        for index, code in enumerate(("C1", "C2", "C3"))
+    }
+    shuffled_names = list(names)
+    rnd.shuffle(shuffled_names)
+    renamed = {f"X{n}" for n in range(len(names))}
+    renaming = dict(zip(shuffled_names, sorted(renamed), strict=True))
+    reordered = {
+        code: {renaming[name]: by_judge[name] for name in shuffled_names}
+        for code, by_judge in reversed(marks.items())
+    }
+    rules = ScoringRules(trim_level=level)
+    first = score_entry(SCHEME_B, marks, entry_id="E", theory=D(82), rules=rules)
+    second = score_entry(SCHEME_B, reordered, entry_id="E", theory=D(82), rules=rules)
+    assert (first.practical, first.final, first.passed) == (
+        second.practical,
+        second.final,
+        second.passed,
+    )
+    if level is TrimLevel.CRITERION:  # judge-total breakdowns name the kept judges
+        assert dict(first.criterion_scores) == dict(second.criterion_scores)
+        assert dict(first.module_scores) == dict(second.module_scores)
+
+
+@given(
+    st.lists(st.integers(0, 400).map(lambda n: D(n) / 4), min_size=1, max_size=9),
+    st.integers(0, 100).map(lambda n: D(n) / 4),
+    st.sampled_from([Aggregation.MEAN, Aggregation.TRIMMED_MEAN, Aggregation.MEDIAN]),
+)
+def test_a_uniform_offset_shifts_the_means_by_the_offset(marks, offset, method):
+    """Adding c to every judge's mark adds c to the mean, trimmed mean and median (n·c to a
+    sum): exactly up to the 28-digit context, and exactly once rounded to the published 0.01."""
+    shifted = [value + offset for value in marks]
+    exact = aggregate_exact(shifted, method=method) - aggregate_exact(marks, method=method)
+    assert abs(exact - offset) < D("1e-20")
+    assert aggregate(shifted, method=method) == aggregate(marks, method=method) + offset
+    assert aggregate_exact(shifted, method=Aggregation.SUM) == aggregate_exact(
+        marks, method=Aggregation.SUM
+    ) + offset * len(marks)
+
+
+@given(
+    st.dictionaries(st.text("abcdef", min_size=1, max_size=3), st.integers(0, 10000), min_size=1),
+    st.integers(0, 1000),
+    st.integers(1, 200),
+    st.sampled_from(["ws_mad", "sd"]),
+)
+def test_standardisation_keeps_order_and_equality_for_any_centre_and_spread(
+    raw, center, spread, method
+):
+    scores = {k: D(v) / 100 for k, v in raw.items()}
+    result = standardise(scores, center=center, spread_pts=spread, method=method).scores
+    for a in scores:
+        for b in scores:
+            if scores[a] == scores[b]:
+                assert result[a] == result[b]
+            elif scores[a] > scores[b]:
+                assert result[a] >= result[b]
+    assert all(D(0) <= value <= D(1000) for value in result.values())
