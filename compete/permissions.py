@@ -44,6 +44,7 @@ class Permission(StrEnum):
     DECRYPT = "decrypt"
     RECHECK = "recheck"
     RESULTS_VIEW = "results.view"
+    RESULTS_RECORD = "results.record"  # theory scores and completion times
     RESULTS_PUBLISH = "results.publish"
     APPEAL_FILE = "appeal.file"
     APPEAL_DECIDE = "appeal.decide"
@@ -73,6 +74,7 @@ ROLE_GRANTS: dict[Role, frozenset[Permission]] = {
             P.CHECKIN,
             P.PANEL_MANAGE,
             P.RESULTS_VIEW,
+            P.RESULTS_RECORD,
             P.RESULTS_PUBLISH,
             P.AWARDS_MANAGE,
             P.CERTIFICATES_ISSUE,
@@ -90,7 +92,7 @@ ROLE_GRANTS: dict[Role, frozenset[Permission]] = {
     ),
     Role.JUDGE: frozenset({P.MARKS_ENTER}),
     Role.ENCRYPTION_JUDGE: frozenset({P.EVENT_VIEW, P.EVENT_TRANSITION, P.DRAW_RUN, P.DECRYPT}),
-    Role.SCORE_RECORDER: frozenset({P.EVENT_VIEW, P.CHECKIN}),
+    Role.SCORE_RECORDER: frozenset({P.EVENT_VIEW, P.CHECKIN, P.RESULTS_RECORD}),
     Role.SUPERVISOR: frozenset(
         {
             P.EVENT_VIEW,

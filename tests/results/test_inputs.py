@@ -207,10 +207,15 @@ def test_nothing_is_recorded_once_the_results_are_published(app, client, login_a
     assert _values(app, event3["event_id"]) == []
 
 
-@pytest.mark.parametrize("role", [Role.JUDGE, Role.SCORE_RECORDER, Role.SUPERVISOR])
-def test_only_those_who_publish_results_record_figures(app, client, login_as, event3, role):
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [(Role.JUDGE, 403), (Role.SUPERVISOR, 403), (Role.SCORE_RECORDER, 200)],
+)
+def test_the_score_recorder_records_figures_and_judges_do_not(
+    app, client, login_as, event3, role, status
+):
     login_as(role, event_id=event3["event_id"])
-    assert client.get(f"/events/{event3['event_id']}/results/inputs").status_code == 403
+    assert client.get(f"/events/{event3['event_id']}/results/inputs").status_code == status
 
 
 # ---------------------------------------------------------------- by file

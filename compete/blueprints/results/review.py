@@ -153,8 +153,8 @@ def recheck_done(event: Event, now: datetime | None = None) -> bool:
 
 def ranks_computed(event: Event, now: datetime | None = None) -> bool:
     """Guard: stored results are complete for every approved coded entry and computed from the
-    current chain (``EntryScore.marks_seq == Event.mark_seq``)."""
-    return results_current(event)
+    current chain and the theory scores and times in force (``services.ranks_computed``)."""
+    return services.ranks_computed(event, now)
 
 
 # ---------------------------------------------------------------- starting a review

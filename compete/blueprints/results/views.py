@@ -30,7 +30,7 @@ bp = Blueprint("results", __name__)
 
 # Who records theory scores and times. The organiser holds it; the score recorder (计分员)
 # would need a grant of its own (see the report on ROLE_GRANTS).
-INPUTS_PERMISSION = Permission.RESULTS_PUBLISH
+INPUTS_PERMISSION = Permission.RESULTS_RECORD
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
