@@ -50,16 +50,31 @@ def create_admin(username: str, display_name: str | None, password: str | None) 
 
 
 @compete_cli.command("seed-demo")
-def seed_demo() -> None:
+@click.option(
+    "--base-url",
+    default=None,
+    help="Where the app is served, for the example links (default: PUBLIC_BASE_URL, else "
+    "http://127.0.0.1:8000).",
+)
+def seed_demo(base_url: str | None) -> None:
     """Load the demo competition once (running it again changes nothing)."""
-    from .demo import load_demo
+    from .demo import load_demo, load_demo_results
 
     created, accounts = load_demo(password=current_app.config["DEMO_PASSWORD"])
+    finished, links = load_demo_results()
     db.session.commit()
-    click.echo("Demo data loaded." if created else "Demo data already present; nothing changed.")
+    loaded = created or finished
+    click.echo("Demo data loaded." if loaded else "Demo data already present; nothing changed.")
     click.echo(f"Demo accounts (password for all: {current_app.config['DEMO_PASSWORD']}):")
     for username, label in accounts:
         click.echo(f"  {username:<14} {label}")
+    base = base_url or current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000"
+    base = base.rstrip("/")
+    if links.result:
+        click.echo("Finished 车工 event (E03), no sign-in needed:")
+        click.echo(f"  contestant's result page (ticket QR): {base}{links.result}")
+    if links.certificate:
+        click.echo(f"  certificate verification (certificate QR): {base}{links.certificate}")
 
 
 @compete_cli.command("check")

@@ -1,9 +1,18 @@
 """The demo loaded by ``flask compete seed-demo`` (idempotent): a Guangdong provincial class 2
-competition with two events, units, contestants, a judge pool and a national event it feeds."""
+competition with its events, units, contestants, a judge pool and the national events it feeds.
+
+``load_demo`` makes the competition with 电工 (E01, under way, no marks yet) and 焊工 (E02, open
+for registration). ``load_demo_results`` adds 车工 (E03), run through every stage to the end
+with the application's own services: marks from five judges, theory scores, lock, review with a
+correction, unsealing, publication with an appeal, final results, awards, titles, promotions,
+certificates and the nominations for the national event. The command line loads both; tests
+that need only the first part stay fast and free of marks.
+"""
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -14,7 +23,7 @@ from .blueprints.competitions import presets, schemes, services
 from .domain.idnumber import with_check_digit
 from .domain.tiers import Tier
 from .extensions import db
-from .models import Competition, Role, Unit, User
+from .models import Competition, Entry, Event, Role, Unit, UnitQuota, User
 
 DEMO_NAME = "2026年广东省职业技能竞赛（电工、焊工）选拔赛"
 
@@ -102,8 +111,8 @@ UNITS = [
 ACCOUNTS = [
     ("admin", "系统管理员", Role.ADMIN, None, "System administrator"),
     ("organiser", "省人社厅组委会", Role.ORGANISER, "competition", "Organiser (组委会)"),
-    ("chief", "裁判长 陈工", Role.CHIEF_JUDGE, "event", "Chief judge, 电工 event"),
-    ("judge1", "评分裁判 1", Role.JUDGE, "event", "Judge 1 of 5, 电工 event"),
+    ("chief", "裁判长 陈工", Role.CHIEF_JUDGE, "event", "Chief judge, 电工 and 车工 events"),
+    ("judge1", "评分裁判 1", Role.JUDGE, "event", "Judge 1 of 5, 电工 and 车工 events"),
     ("judge2", "评分裁判 2", Role.JUDGE, "event", "Judge 2 of 5"),
     ("judge3", "评分裁判 3", Role.JUDGE, "event", "Judge 3 of 5"),
     ("judge4", "评分裁判 4", Role.JUDGE, "event", "Judge 4 of 5"),
@@ -442,3 +451,641 @@ def _judging(event, units) -> None:
     judging.assign_review_codes(None, event, seed="demo-2026-E01-codes")
     _advance(event, EventState.IN_PROGRESS, reason="demo data")
     db.session.flush()
+
+
+# ---------------------------------------------------------------- 车工: the whole course
+
+LATHE_CODE = "E03"
+LATHE_ENTRIES = 37  # the worked example of domain §8(a): prizes 1/2/3, 优胜奖 down to rank 18
+NATIONAL_NAME = "第三届中华人民共和国职业技能大赛"
+LATHE_SCHEME = [
+    (
+        "A",
+        "零件加工",
+        [
+            ("A1", "尺寸精度", "measurement", "30", "0.5"),
+            ("A2", "几何公差", "measurement", "15", "0.5"),
+            ("A3", "表面粗糙度", "measurement", "10", "0.5"),
+        ],
+    ),
+    (
+        "B",
+        "加工工艺与数控编程",
+        [
+            ("B1", "加工工艺编制", "judgement", "10", "0.5"),
+            ("B2", "数控程序编制", "measurement", "10", "0.5"),
+        ],
+    ),
+    (
+        "C",
+        "装配与检测",
+        [
+            ("C1", "配合件装配", "measurement", "10", "1"),
+            ("C2", "检测报告", "judgement", "5", "0.5"),
+        ],
+    ),
+    ("D", "职业素养与安全", [("D1", "安全文明生产", "judgement", "10", "0.5")]),
+]
+MARKING_JUDGES = ("judge1", "judge2", "judge3", "judge4", "judge5")
+# How each marking judge leans on judgement criteria, in steps of the criterion (judge4 is
+# lenient, judge5 strict: the leniency chart shows them).
+JUDGE_LEAN = {"judge1": 0, "judge2": 0, "judge3": 0, "judge4": 2, "judge5": -2}
+# Grades held before the event, by strength (the strongest first), repeated.
+LATHE_GRADES = [3, 4, 4, 3, 5, 4, 3, 2, 3, 4]
+BEIJING = "Asia/Shanghai"
+DAYS_AGO = 38  # the 车工 event was held this many days before the demo is loaded
+
+
+@dataclass(frozen=True)
+class DemoLinks:
+    """Public pages of the finished 车工 event: a contestant's result page (the QR on the
+    ticket) and that contestant's award certificate's verification page."""
+
+    result: str
+    certificate: str
+
+
+def _users(*names: str) -> dict[str, User]:
+    return {u.username: u for u in db.session.scalars(select(User).where(User.username.in_(names)))}
+
+
+def lathe_event() -> Event | None:
+    """The demo's 车工 event, if ``load_demo_results`` has run."""
+    return db.session.scalar(
+        select(Event)
+        .join(Competition, Competition.id == Event.competition_id)
+        .where(Competition.name == DEMO_NAME, Event.code == LATHE_CODE)
+    )
+
+
+def demo_links(event: Event) -> DemoLinks:
+    """The first-ranked contestant's result page and award certificate (paths, no host)."""
+    from .models import Certificate, CertificateKind, EntryScore
+
+    first = db.session.scalar(
+        select(EntryScore)
+        .where(EntryScore.event_id == event.id, EntryScore.rank.is_not(None))
+        .order_by(EntryScore.rank, EntryScore.entry_id)
+        .limit(1)
+    )
+    entry = db.session.get(Entry, first.entry_id) if first is not None else None
+    if entry is None or entry.qr_token is None:
+        return DemoLinks(result="", certificate="")  # changed by hand since it was loaded
+    certificate = db.session.scalar(
+        select(Certificate.token).where(
+            Certificate.entry_id == entry.id, Certificate.kind == CertificateKind.AWARD
+        )
+    )
+    return DemoLinks(
+        result=f"/r/{entry.qr_token}", certificate=f"/c/{certificate}" if certificate else ""
+    )
+
+
+def load_demo_results(*, now: datetime | None = None) -> tuple[bool, DemoLinks]:
+    """Add the 车工 event (E03) to the demo, run to the end; ``load_demo`` must have run.
+
+    Idempotent: returns (created, links). Everything goes through the services a user's click
+    would call, dated as if the event was held ``DAYS_AGO`` days before ``now``. Flushes; the
+    caller commits.
+    """
+    existing = lathe_event()
+    if existing is not None:
+        return False, demo_links(existing)
+    competition = db.session.scalar(select(Competition).where(Competition.name == DEMO_NAME))
+    if competition is None:
+        raise RuntimeError("load_demo must run before load_demo_results")
+    now = now or datetime.now(UTC)
+    event = _LatheRun(competition, now).run()
+    return True, demo_links(event)
+
+
+class _LatheRun:
+    """One pass through the 车工 event's life, each step at its own (past) time."""
+
+    def __init__(self, competition: Competition, now: datetime):
+        from zoneinfo import ZoneInfo
+
+        self.competition = competition
+        self.rng = random.Random(2026_03)
+        self.zone = ZoneInfo(BEIJING)
+        day = (now.astimezone(self.zone) - timedelta(days=DAYS_AGO)).date()
+        self.start = datetime(day.year, day.month, day.day, 9, 0, tzinfo=self.zone).astimezone(UTC)
+        self.users = _users(*(a[0] for a in ACCOUNTS))
+        electrician = next(e for e in competition.events if e.code == "E01")
+        self.units = list(  # the demo's units, in the order they were made
+            db.session.scalars(
+                select(Unit)
+                .join(UnitQuota, UnitQuota.unit_id == Unit.id)
+                .where(UnitQuota.event_id == electrician.id)
+                .order_by(Unit.id)
+            )
+        )
+
+    def at(self, days: float = 0, hours: float = 0) -> datetime:
+        """A moment counted from 09:00 (Beijing) on the day the event was held."""
+        return self.start + timedelta(days=days, hours=hours)
+
+    def local_day(self, moment: datetime) -> date:
+        return moment.astimezone(self.zone).date()
+
+    def step(self, username: str, target, hours: float, days: float = 0) -> None:
+        """Move the event on as ``username`` would with the button, guards and all."""
+        from .blueprints.competitions.lifecycle import transition_event
+
+        transition_event(
+            self.users[username], self.event, target, reason=None, now=self.at(days, hours)
+        )
+
+    # ------------------------------------------------------------ the course
+
+    def run(self) -> Event:
+        from .domain.lifecycle import EventState as S
+
+        self._setup()
+        self.step("organiser", S.REGISTRATION_OPEN, 0, days=-30)
+        self._register()
+        self.step("organiser", S.REGISTRATION_CLOSED, 0, days=-11)
+        self._approve_and_draw()
+        self.step("encrypt", S.DRAWN, 2, days=-8)
+        self._stations_and_check_in()
+        self.step("chief", S.IN_PROGRESS, 0)
+        self._theory()
+        self._appeal_filed()
+        self._marks()
+        self._appeal_dismissed()
+        self.step("chief", S.SCORING_LOCKED, 11)  # the totals are stored on entering
+        self.step("chief", S.UNDER_REVIEW, 11.5)
+        self._review()
+        self._unseal()
+        self.step("supervisor", S.PUBLICITY, 0.5, days=2)  # the publication is stored
+        self._final()
+        self._awards()
+        self._nominations()
+        self._decisions()
+        self.step("organiser", S.AWARDS_ISSUED, 1, days=self.final_day + 8)
+        self._certificates()
+        db.session.flush()
+        return self.event
+
+    def _setup(self) -> None:
+        from .blueprints.admin.services import assign_role
+
+        gd = presets.default_preset()
+        national = next(
+            p for p in presets.ensure_builtin_presets() if p.key == "national_comprehensive"
+        )
+        self.event = services.create_event(
+            None,
+            self.competition,
+            code=LATHE_CODE,
+            name="车工（职工组）",
+            occupation="车工",
+            occupation_code="6-18-01-01",
+            standard_grade=3,
+            group="employee",
+            team_size=1,
+            preset_version=gd.latest,
+            registration_deadline=self.at(-12),
+            start_at=self.at(0),
+            end_at=self.at(0, 7.5),
+            venue="机械加工实训中心",
+        )
+        _scheme(None, self.event, LATHE_SCHEME)
+        nationals = db.session.scalar(select(Competition).where(Competition.name == NATIONAL_NAME))
+        self.national_event = services.create_event(
+            None,
+            nationals,
+            code="N02",
+            name="车工",
+            occupation="车工",
+            occupation_code="6-18-01-01",
+            standard_grade=4,
+            group="employee",
+            team_size=1,
+            preset_version=national.latest,
+        )
+        self.link = services.link_selection(None, self.event, self.national_event, quota=2)
+        for username, _display, role, scope, _label in ACCOUNTS:
+            if scope == "event":
+                assign_role(None, self.users[username], role=role, event_id=self.event.id)
+
+    def _register(self) -> None:
+        from .blueprints.registration import services as registration
+        from .blueprints.registration.importer import MemberInput
+        from .domain.idnumber import IdType
+        from .models import Person
+
+        for unit in self.units:
+            registration.set_quota(None, self.event, unit, quota=4)
+        taken = set(db.session.scalars(select(Person.id_number)))
+        people = [p for p in demo_people(LATHE_ENTRIES + 20, seed=2603) if p[2] not in taken]
+        people = people[:LATHE_ENTRIES]
+        # Strength decides the marks: evenly spread, shuffled over the entries, and one
+        # contestant whose piece went wrong (below the pass mark of 60).
+        strengths = [Decimal("0.95") - Decimal("0.0088") * i for i in range(LATHE_ENTRIES - 1)]
+        strengths.append(Decimal("0.45"))
+        order = list(range(LATHE_ENTRIES))
+        self.rng.shuffle(order)
+        self.strength: dict[int, Decimal] = {}
+        self.entries = []
+        for index, (name, sex, number, phone) in enumerate(people):
+            unit = self.units[index % len(self.units)]
+            place = order[index]  # 0 = the strongest
+            born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+            member = MemberInput(
+                name=name,
+                gender=sex,
+                id_type=IdType.RESIDENT_ID,
+                id_number=number,
+                birth_date=born,
+                phone=phone,
+                current_grade=LATHE_GRADES[place % len(LATHE_GRADES)],
+                grade_certificate_no=f"S{2019 + index % 6}0440{9000 + index:05d}",
+                employer=unit.name,
+                row=0,
+            )
+            entry = registration.register_entry(
+                None, self.event, unit, members=[member], coaches=[f"{name[0]}师傅"]
+            )
+            entry.created_at = self.at(-28, index * 0.5)
+            self.strength[entry.id] = strengths[place]
+            self.entries.append(entry)
+
+    def _approve_and_draw(self) -> None:
+        from .blueprints.judging.pool import add_member_manually, draw_panel_for_event
+        from .blueprints.registration import services as registration
+        from .models import Judge, PanelRole
+
+        organiser = self.users["organiser"]
+        for index, entry in enumerate(self.entries):
+            registration.decide_entry(
+                organiser, entry, decision="approve", now=self.at(-10, index * 0.1)
+            )
+        registration.draw_entry_numbers(
+            self.users["encrypt"], self.event, seed="demo-2026-E03", prefix="L"
+        )
+        # The panel: the demo's judge accounts, seated here too. The five marking judges are the
+        # pool's 车工 judges, drawn (a replayable draw); the others are engaged by the organiser.
+        judges = {
+            judge.user_id: judge
+            for judge in db.session.scalars(select(Judge).where(Judge.user_id.is_not(None)))
+        }
+        for username in MARKING_JUDGES:
+            judge = judges[self.users[username].id]
+            if "车工" not in (judge.occupations or []):
+                judge.occupations = [*(judge.occupations or []), "车工"]
+        db.session.flush()
+        draw_panel_for_event(
+            organiser, self.event, seed="demo-2026-E03-panel", size=5, now=self.at(-9, 2)
+        )
+        reasons = {
+            PanelRole.CHIEF: "组委会聘任裁判长",
+            PanelRole.ENCRYPTION: "组委会指定加密裁判",
+            PanelRole.SUPERVISOR: "组委会指定监督仲裁人员",
+            PanelRole.RECORDER: "组委会指定检录及计分裁判",
+        }
+        for username, role in JUDGE_ACCOUNTS.items():
+            role = PanelRole(role)
+            if role in reasons:
+                add_member_manually(
+                    organiser,
+                    self.event,
+                    judge_id=judges[self.users[username].id].id,
+                    role=role,
+                    module_code=None,
+                    reason=reasons[role],
+                )
+
+    def _stations_and_check_in(self) -> None:
+        from .blueprints.judging import services as judging
+        from .blueprints.registration import services as registration
+        from .models import ReviewCode
+
+        registration.draw_station_numbers(
+            self.users["encrypt"],
+            self.event,
+            sessions=[(1, 20), (2, 20)],
+            seed="demo-2026-E03-stations",
+        )
+        recorder = self.users["recorder"]
+        for index, entry in enumerate(self.entries):
+            registration.check_in(
+                recorder, self.event, entry, method="qr", now=self.at(0, -0.75 + index * 0.01)
+            )
+        judging.assign_review_codes(self.users["encrypt"], self.event, seed="demo-2026-E03-codes")
+        self.codes = dict(
+            db.session.execute(
+                select(ReviewCode.entry_id, ReviewCode.code).where(
+                    ReviewCode.event_id == self.event.id
+                )
+            ).all()
+        )
+
+    def _theory(self) -> None:
+        """The theory paper (sat the day before), marked and entered by the organiser."""
+        from .blueprints.results.inputs import record_input
+        from .models import InputKind
+
+        organiser = self.users["organiser"]
+        self.theory: dict[int, Decimal] = {}
+        for entry in self.entries:
+            raw = float(self.strength[entry.id]) * 100 + self.rng.gauss(0, 5)
+            value = Decimal(round(min(99.0, max(35.0, raw)) * 2)) / 2
+            self.theory[entry.id] = value
+        self._plan_tie()
+        for index, entry in enumerate(self.entries):
+            record_input(
+                organiser,
+                self.event,
+                entry=entry,
+                kind=InputKind.THEORY,
+                value=self.theory[entry.id],
+                reason=None,
+                now=self.at(0, 3 + index * 0.01),
+            )
+
+    def _plan_tie(self) -> None:
+        """Two contestants of about the tenth strength will tie on the final score: same
+        theory score, same marks except one mark more on 模块A and one less on 模块D."""
+        by_strength = sorted(self.entries, key=lambda e: -self.strength[e.id])
+        self.tie = (by_strength[9].id, by_strength[10].id)
+        self.theory[self.tie[1]] = self.theory[self.tie[0]]
+
+    def _marks(self) -> None:
+        """Every marking judge marks every code on every criterion, one batch per judge."""
+        from .blueprints.judging import services as judging
+
+        criteria = judging._scheme_criteria(self.event)
+        plan: dict[tuple[int, int], list[Decimal]] = {}  # (entry, criterion) -> judge marks
+        for entry in self.entries:
+            for criterion in criteria:
+                plan[(entry.id, criterion.id)] = self._cell(entry, criterion)
+        self._copy_for_tie(plan, criteria)
+        for number, username in enumerate(MARKING_JUDGES):
+            user = self.users[username]
+            batch = []
+            for position, entry in enumerate(self.entries):
+                for criterion in criteria:
+                    batch.append(
+                        judging.MarkInput(
+                            client_id=f"demo-E03-{self.codes[entry.id]}-{criterion.code}",
+                            code=self.codes[entry.id],
+                            criterion_id=criterion.id,
+                            value=plan[(entry.id, criterion.id)][number],
+                            base=None,
+                            entered_at=self.at(0, 7.6 + position * 0.03),
+                            reason=None,
+                            device=f"tablet-{number + 1:02d}",
+                        )
+                    )
+            answers = judging.record_marks(
+                user, self.event, batch, now=self.at(0, 9 + number * 0.2)
+            )
+            refused = [a for a in answers if a.status != "stored"]
+            if refused:
+                raise RuntimeError(f"demo marks refused: {refused[0]}")
+
+    def _cell(self, entry: Entry, criterion) -> list[Decimal]:
+        """Five judges' marks for one criterion: near the contestant's strength; measurement
+        marks agree within a step, judgement marks within the tolerance (3 marks)."""
+        top, step = Decimal(criterion.max_mark), Decimal(criterion.step)
+        centre = float(self.strength[entry.id] * top) + self.rng.gauss(0, 0.05 * float(top))
+        base = Decimal(round(centre / float(step))) * step
+        marks = []
+        for username in MARKING_JUDGES:
+            if criterion.kind.value == "judgement":
+                offset = JUDGE_LEAN[username] + self.rng.choice((-1, 0, 0, 1))
+                offset = max(-3, min(3, offset))
+            else:
+                offset = self.rng.choice((0, 0, 0, 0, 1, -1))
+            # Clamping at 0 or the maximum only narrows the spread.
+            marks.append(min(top, max(Decimal(0), base + offset * step)))
+        return marks
+
+    def _copy_for_tie(self, plan, criteria) -> None:
+        """The second of the pair gets the first's marks, one more on A1 and one less on D1
+        from every judge: the same practical score, a better heaviest module (A)."""
+        first, second = self.tie
+        by_code = {c.code: c for c in criteria}
+        for criterion in criteria:
+            plan[(second, criterion.id)] = list(plan[(first, criterion.id)])
+        a1, d1 = by_code["A1"].id, by_code["D1"].id
+        up = 1 if max(plan[(first, a1)]) <= 29 and min(plan[(first, d1)]) >= 1 else -1
+        plan[(second, a1)] = [v + up for v in plan[(first, a1)]]
+        plan[(second, d1)] = [v - up for v in plan[(first, d1)]]
+
+    def _appeal_filed(self) -> None:
+        """The unit contact of 广州市技师学院 appeals within two hours of the end."""
+        from .blueprints.results import appeals
+
+        contact = self.users["unit"]
+        units = {a.unit_id for a in contact.assignments if a.unit_id}
+        entry = next(e for e in self.entries if e.unit_id in units)
+        self.appeal = appeals.file_appeal(
+            self.users["unit"],
+            entry,
+            text=(
+                "我单位选手在第二场比赛中，所用数控车床主轴出现异响，停机检查约 10 分钟，"
+                "影响加工进度。申请核查设备记录并酌情补时。"
+            ),
+            now=self.at(0, 8.5),
+        )
+
+    def _appeal_dismissed(self) -> None:
+        from .blueprints.results import appeals
+
+        appeals.decide_appeal(
+            self.users["supervisor"],
+            self.appeal,
+            upheld=False,
+            decision=(
+                "经监督仲裁组调阅现场录像、设备运行记录并询问现场裁判，该机床运行正常，"
+                "停机系选手自行更换刀具所致，不属于设备故障。申诉不成立，维持原评判。"
+                "本仲裁为最终决定。"
+            ),
+            now=self.at(0, 10.5),
+        )
+
+    def _review(self) -> None:
+        """The supervisor reviews the sample; one error found and corrected (6.67% > 5%), so
+        the whole panel's marks are rechecked; then the results are recomputed."""
+        from .blueprints.judging.corrections import Correction
+        from .blueprints.judging.services import current_marks
+        from .blueprints.results import review
+        from .blueprints.results import services as results
+
+        supervisor = self.users["supervisor"]
+        sample = review.start_review(
+            supervisor, self.event, now=self.at(1, 0.5), seed="demo-2026-E03-review"
+        )
+        picked = next(e for e in sample.entry_ids[sample.top_n :] if e not in self.tie)
+        entries = {entry.id: entry for entry in self.entries}
+        c1 = next(c for m in self.event.scheme.modules for c in m.criteria if c.code == "C1")
+        for index, entry_id in enumerate(list(sample.entry_ids)):
+            moment = self.at(1, 1 + index * 0.1)
+            if entry_id != picked:
+                review.confirm_entry(supervisor, sample, entries[entry_id], now=moment)
+                continue
+            cells = sorted(
+                (Decimal(mark.value), judge)
+                for (judge, _entry, criterion), mark in current_marks(
+                    self.event, entry_id=entry_id
+                ).items()
+                if criterion == c1.id
+            )
+            value, judge = cells[len(cells) // 2]
+            fixed = value + 1 if value + 1 <= c1.max_mark else value - 1
+            review.correct_entry(
+                supervisor,
+                sample,
+                entries[entry_id],
+                [Correction(judge, c1.id, fixed)],
+                reason=(
+                    f"复核发现该评分裁判 C1 评分表记 {fixed:.0f} 分，系统录入为 {value:.0f} 分，"
+                    "按评分表原件更正。"
+                ),
+                now=moment,
+            )
+        full = review.current_review(self.event)
+        for index, entry_id in enumerate(list(full.entry_ids)):
+            review.confirm_entry(
+                supervisor, full, entries[entry_id], now=self.at(1, 3 + index * 0.05)
+            )
+        moment = self.at(1, 6)
+        outcome = results.recompute_results(self.event, now=moment)
+        self._recompute_record(outcome, moment)
+
+    def _recompute_record(self, outcome, moment: datetime) -> None:
+        """What the recompute job stores when it runs (its account, with the judges' leniency),
+        for the results pages; the demo runs it in line instead of through the job queue."""
+        import uuid
+
+        from .blueprints.results import services as results
+        from .models import Job, JobStatus
+
+        summary = outcome.summary(results._coded_entries(self.event))
+        summary["leniency"] = results.judge_leniency(self.event, upto=outcome.marks_seq)
+        db.session.add(
+            Job(
+                id=uuid.uuid4().hex,
+                kind=results.RECOMPUTE_JOB,
+                params={"full": False},
+                event_id=self.event.id,
+                status=JobStatus.DONE,
+                done=2,
+                total=2,
+                result=summary,
+                created_by_id=self.users["supervisor"].id,
+                created_at=moment,
+                started_at=moment,
+                finished_at=moment,
+            )
+        )
+        db.session.flush()
+
+    def _unseal(self) -> None:
+        from .blueprints.judging.unseal import LAYERS, unseal_step
+
+        for index, layer in enumerate(LAYERS):
+            unseal_step(self.users["encrypt"], self.event, layer, now=self.at(1, 7 + index * 0.2))
+            unseal_step(
+                self.users["supervisor"], self.event, layer, now=self.at(1, 7.1 + index * 0.2)
+            )
+
+    def _final(self) -> None:
+        """The day after the publicity window (5 working days) the results become final."""
+        from .blueprints.results.services import current_publication
+        from .domain.lifecycle import EventState as S
+
+        publication = current_publication(self.event)
+        self.final_day = (publication.publicity_end - self.local_day(self.start)).days + 1
+        self.step("organiser", S.FINAL, 1, days=self.final_day)
+
+    def _awards(self) -> None:
+        """Rank 5 already holds 广东省技术能手 (recorded by hand from 2021): not granted twice.
+        Then the awards are allocated and the titles and promotions proposed."""
+        from .blueprints.awards import services as awards
+        from .blueprints.awards.titles import record_title
+        from .blueprints.results.services import stored_results
+
+        organiser = self.users["organiser"]
+        rows = {row.rank: row for row in stored_results(self.event) if row.rank is not None}
+        fifth = db.session.get(Entry, rows[5].entry_id)
+        record_title(
+            organiser,
+            fifth.members[0].person,
+            title="GD_TECH_EXPERT",
+            granted_on=date(2021, 12, 20),
+            source="2021年广东省职业技能竞赛获奖核准文件",
+            approval_ref="粤人社函〔2021〕318号（演示）",
+            now=self.at(self.final_day, 1.5),
+        )
+        awards.allocate_awards(organiser, self.event, now=self.at(self.final_day, 2))
+        self.ranked = rows
+
+    def _nominations(self) -> None:
+        """Quota 2 for the national 车工 event: rank 2 declines in writing, so ranks 1 and 3 are
+        pre-registered there."""
+        from .blueprints.competitions import selection
+
+        organiser = self.users["organiser"]
+        second = db.session.get(Entry, self.ranked[2].entry_id)
+        moment = self.at(self.final_day + 1, 1)
+        selection.decline(
+            organiser,
+            self.link,
+            second,
+            kind="declined",
+            reason="本人因所在企业重点项目生产任务，书面申请放弃参加全国赛选拔集训。",
+            now=moment,
+        )
+        selection.preregister(organiser, self.link, now=moment)
+
+    def _decisions(self) -> None:
+        """The provincial department approves the titles but one (its employment proof was not
+        supplied in time) and every promotion."""
+        from .blueprints.awards import services as awards
+        from .blueprints.awards.promotions import event_promotions
+        from .blueprints.awards.titles import event_titles
+        from .models import GrantStatus
+
+        organiser = self.users["organiser"]
+        moment = self.at(self.final_day + 7, 1)
+        day = self.local_day(moment)
+        proposed = [t for t in event_titles(self.event) if t.status is GrantStatus.PROPOSED]
+        if proposed:
+            declined = proposed[-1]
+            awards.decline_title(
+                organiser,
+                self.event,
+                declined,
+                reason="未按期补正劳动合同及社保缴纳证明，暂不予核准。",
+                now=moment,
+            )
+            approved = [t.id for t in proposed[:-1]]
+            if approved:
+                awards.approve_titles(
+                    organiser,
+                    self.event,
+                    approved,
+                    approval_ref="粤人社函〔2026〕512号（演示）",
+                    granted_on=day,
+                    now=moment,
+                )
+        promotions = [
+            p.id for p in event_promotions(self.event) if p.status is GrantStatus.PROPOSED
+        ]
+        if promotions:
+            awards.approve_promotions(
+                organiser,
+                self.event,
+                promotions,
+                approval_ref="粤人社技〔2026〕87号（演示）",
+                granted_on=day,
+                now=moment,
+            )
+
+    def _certificates(self) -> None:
+        from .blueprints.awards.certificates import issue_certificates
+
+        issue_certificates(self.users["organiser"], self.event, now=self.at(self.final_day + 8, 2))
