@@ -443,3 +443,19 @@ def test_a_withdrawn_mark_leaves_that_judge_out_of_the_criterion(app, marked):
         # Four judges left (7, 8, 7.5, 9): no trimming below five, mean 31.5/4 = 7.875 → 7.88.
         assert x.criterion_scores["A1"] == "7.88"
         assert x.practical == Decimal("74.05")
+
+
+@pytest.mark.parametrize(
+    ("state", "stage"),
+    [("in_progress", "provisional"), ("under_review", "review"), ("final", "published")],
+)
+def test_the_page_says_which_stage_the_ranking_is_at(app, client, login_as, state, stage):
+    from ..scenario import ranked_event
+
+    with app.app_context():
+        s = ranked_event(4, state=state)
+        db.session.commit()
+    login_as("organiser", competition_id=s.competition_id)
+    page = client.get(f"/events/{s.event_id}/results/provisional").get_data(as_text=True)
+    assert f'data-stage="{stage}"' in page
+    assert 'id="results-outputs"' in page
