@@ -137,14 +137,19 @@ def worker(burst: bool) -> None:
 @compete_cli.command("export")
 @click.argument("competition_id", type=int)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
-def export_archive(competition_id: int, output: str) -> None:
+@click.option(
+    "--with-passwords",
+    is_flag=True,
+    help="Keep password hashes (a venue copy whose judges sign in there). Keep the file safe.",
+)
+def export_archive(competition_id: int, output: str, with_passwords: bool) -> None:
     """Write one competition as a versioned JSON archive (backup or transfer)."""
     from pathlib import Path
 
     from .archive import export_competition
 
     try:
-        archive = export_competition(competition_id)
+        archive = export_competition(competition_id, with_passwords=with_passwords)
     except DomainError as exc:
         raise click.ClickException(str(exc)) from exc
     Path(output).write_text(json.dumps(archive, ensure_ascii=False), encoding="utf-8")
@@ -157,7 +162,10 @@ def export_archive(competition_id: int, output: str) -> None:
 
 @compete_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def import_archive(path: str) -> None:
+@click.option(
+    "--venue", is_flag=True, help="Venue copy: keep every id (only into an empty database)."
+)
+def import_archive(path: str, venue: bool) -> None:
     """Load a competition archive; refused whole if damaged, tampered with or already here."""
     from pathlib import Path
 
@@ -168,9 +176,57 @@ def import_archive(path: str) -> None:
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"cannot read {path}: {exc}") from exc
     try:
-        new_id = import_competition(archive)
+        new_id = import_competition(archive, keep_ids=venue)
     except DomainError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"imported as competition {new_id}")
+
+
+def _read_json(path: str):
+    from pathlib import Path
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from exc
+
+
+@compete_cli.command("export-event")
+@click.argument("event_id", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+def export_event_archive(event_id: int, output: str) -> None:
+    """At the venue: write one event's marks, check-ins, figures and results for the centre."""
+    from pathlib import Path
+
+    from .archive import export_event
+
+    try:
+        archive = export_event(event_id)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from exc
+    Path(output).write_text(json.dumps(archive, ensure_ascii=False), encoding="utf-8")
+    marks = archive["tables"]["mark_events"]
+    head = marks[-1]["hash"] if marks else "-"
+    click.echo(f"exported event {archive['event']}: {len(marks)} marks, head {head} → {output}")
+
+
+@compete_cli.command("import-event")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_event_archive(path: str) -> None:
+    """At the centre: take in a venue's event archive after verifying its mark chain."""
+    from .archive import import_event
+
+    try:
+        counts = import_event(_read_json(path))
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    differ = counts.pop("results_differ")
+    click.echo(
+        "imported: "
+        + ", ".join(f"{k}={v}" for k, v in counts.items())
+        + ("; results agree with the venue's" if not differ else f"; {differ} results differ")
+    )

@@ -153,7 +153,12 @@ class MarkEvent(db.Model):
     hash: Mapped[str] = mapped_column(String(64))
 
     def payload(self) -> dict:
-        """What the hash covers (everything but the hashes themselves)."""
+        """What the hash covers: everything but the hashes and the row ids.
+
+        ``supersedes_id`` is left out because it follows from the chain (the previous link of
+        the same judge, entry and criterion; ``verify_marks`` checks that), so a chain carried
+        to another server, where the rows get new ids, still verifies.
+        """
         return {
             "event": self.event_id,
             "seq": self.seq,
@@ -166,7 +171,6 @@ class MarkEvent(db.Model):
             "device": self.device,
             "entered_at": self.entered_at.isoformat() if self.entered_at else None,
             "recorded_at": self.recorded_at.isoformat(),
-            "supersedes": self.supersedes_id,
             "reason": self.reason,
         }
 

@@ -382,6 +382,18 @@ def _append(event: Event, **fields) -> MarkEvent:
     return row
 
 
+def _misplaced_supersedes(rows) -> int | None:
+    """The seq of the first link whose ``supersedes_id`` is not the previous link of the same
+    judge, entry and criterion (the hash does not cover ids), or None."""
+    last: dict[tuple[int, int, int], int] = {}
+    for row in rows:
+        cell = (row.judge_user_id, row.entry_id, row.criterion_id)
+        if row.supersedes_id is not None and row.supersedes_id != last.get(cell):
+            return row.seq
+        last[cell] = row.id
+    return None
+
+
 def verify_marks(event: Event) -> int | None:
     """The sequence number of the first broken link of the mark chain, or None if intact."""
     rows = db.session.scalars(
@@ -395,6 +407,8 @@ def verify_marks(event: Event) -> int | None:
     )
     if broken is not None:
         return rows[broken].seq
+    if (wrong := _misplaced_supersedes(rows)) is not None:
+        return wrong
     head = rows[-1].hash if rows else GENESIS
     if event.mark_head != head:  # the newest links cut off
         return len(rows) + 1
