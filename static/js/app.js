@@ -54,11 +54,12 @@
     });
     xhr.addEventListener("load", function () {
       if (xhr.responseURL && xhr.responseURL.split("#")[0] !== form.action.split("#")[0]) {
-        window.location.assign(xhr.responseURL);  // success: follow the redirect
-        return;
+        // Success: show the page the redirect led to as received (its flash message is in it;
+        // loading it again would lose the message) at its own address.
+        window.history.replaceState(null, "", xhr.responseURL);
       }
       document.open();
-      document.write(xhr.responseText);  // the report of every bad row
+      document.write(xhr.responseText);  // the next page, or the report of every bad row
       document.close();
     });
     xhr.addEventListener("error", function () { form.submit(); });
