@@ -470,6 +470,13 @@ def draws(event_id: int):
         entries=entries,
         form=DrawForm(formdata=None),
         station_form=StationDrawForm(formdata=None),
+        code_form=DrawForm(formdata=None, prefix="codes", data={"prefix": "R"}),
+        draw_labels={
+            "entry_number": _("Entry numbers"),
+            "station": _("Stations"),
+            "review_code": _("Marking codes"),
+            "panel": _("Judging panel"),
+        },
         replayed=request.args.get("replayed"),
     )
 
@@ -514,6 +521,27 @@ def draw_stations(event_id: int):
         else:
             db.session.commit()
             flash(_("Stations drawn and recorded."), "success")
+    return redirect(url_for(".draws", event_id=event.id))
+
+
+@bp.route("/events/<int:event_id>/draws/review-codes", methods=["POST"])
+@permission_required(Permission.DRAW_RUN)
+def draw_review_codes(event_id: int):
+    """The third draw: a marking code (评审号) for each approved entry's submitted work."""
+    from ..judging.services import assign_review_codes
+
+    event = g.event
+    form = DrawForm(prefix="codes")  # field names apart from the first draw's on one page
+    if form.validate_on_submit():
+        commit_or_flash(
+            assign_review_codes,
+            current_user,
+            event,
+            seed=form.seed.data or None,
+            reason=form.reason.data or None,
+            prefix=(form.prefix.data or "").strip() or "R",
+            success=_("Marking codes drawn and recorded."),
+        )
     return redirect(url_for(".draws", event_id=event.id))
 
 
