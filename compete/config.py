@@ -49,6 +49,19 @@ class Config:
     # REDIS_URL is set, thread otherwise.
     JOBS_MODE: str = os.environ.get("COMPETE_JOBS_MODE", "")
 
+    # Results are recomputed off the request path: a job waits this many seconds for a burst
+    # of marks to settle, and waits at most RESULTS_RECOMPUTE_WAIT for an earlier one.
+    RESULTS_RECOMPUTE_DELAY = 1.0
+    RESULTS_RECOMPUTE_WAIT = 120
+    # Public pages: Redis when REDIS_URL is set, unless PAGE_CACHE = "memory".
+    PAGE_CACHE: str | None = None
+    # Guessing limits on public look-ups (valid look-ups are never limited).
+    QR_MISS_RATE_LIMIT = "30 per minute"
+    CERTIFICATE_LOOKUP_RATE_LIMIT = "20 per minute"
+    # Where bulk certificate ZIPs are kept (a shared folder when several servers run);
+    # default: instance/certificates.
+    CERTIFICATE_BATCH_DIR: str | None = None
+
     # Languages
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
