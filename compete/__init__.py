@@ -33,10 +33,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not event.contains(Engine, "connect", _sqlite_pragmas):
         event.listen(Engine, "connect", _sqlite_pragmas)
 
-    from .converters import register_converters
     from . import i18n, security
     from .blueprints import register_blueprints
     from .cli import compete_cli
+    from .converters import register_converters
     from .errors import register_error_handlers
     from .extensions import csrf, db, limiter, login_manager, migrate
     from .models.base import render_migration_item

@@ -28,7 +28,10 @@ function isStatic(url) {
 }
 
 function inScope(url) {
-  return url.href.indexOf(self.registration.scope) === 0 && url.pathname !== new URL(self.registration.scope).pathname + "sw.js";
+  var base = new URL(self.registration.scope).pathname;
+  // Pairing pages carry a one-time code: never kept.
+  return url.href.indexOf(self.registration.scope) === 0 && url.pathname !== base + "sw.js" &&
+    url.pathname.indexOf(base + "pair/") !== 0;
 }
 
 function fromNetworkAndKeep(request, cache) {

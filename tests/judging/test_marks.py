@@ -232,3 +232,132 @@ def test_console_flags_disagreement_and_lock_waits_for_complete_marks(app, clien
     html = page.get_data(as_text=True)
     assert "⚑" in html and 'class="num cell flag"' in html
     assert 'disabled aria-disabled="true"' in html  # the lock button waits
+
+
+# ---------------------------------------------------------------- batches from a tablet
+
+
+def _post_marks(client, event_id, marks, token):
+    return client.post(
+        f"/tablet/events/{event_id}/marks",
+        data=json.dumps({"marks": marks}),
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
+
+
+def _signed_in_judge(app, client, auth, demo, username="judge1"):
+    assert auth.login(username, PASSWORD).status_code == 302
+    token = csrf_from(client.get(f"/tablet/events/{demo['event_id']}").get_data(as_text=True))
+    with app.app_context():
+        _event, _user_row, assignment, _code, _criterion = _first(app, demo, username)
+        cells = [(code, c.id) for code in sorted(assignment.codes) for c in assignment.criteria]
+    return token, cells
+
+
+def _item(cell, value="5", **extra):
+    return {
+        "client_id": str(uuid.uuid4()),
+        "code": cell[0],
+        "criterion_id": cell[1],
+        "value": value,
+        "base": None,
+        **extra,
+    }
+
+
+def test_a_tablet_in_another_time_zone_keeps_the_chain_intact(app, client, auth, demo, runner):
+    token, cells = _signed_in_judge(app, client, auth, demo)
+    marks = [_item(cell, entered_at="2026-12-27T17:05:00.250+08:00") for cell in cells[:3]]
+    response = _post_marks(client, demo["event_id"], marks, token)
+    assert [r["status"] for r in response.get_json()["results"]] == ["stored"] * 3
+    with app.app_context():
+        assert services.verify_marks(db.session.get(Event, demo["event_id"])) is None
+        entered = db.session.scalars(select(MarkEvent.entered_at)).all()
+        assert {e.isoformat() for e in entered} == {"2026-12-27T09:05:00.250000+00:00"}
+    result = runner.invoke(args=["compete", "verify-scores", str(demo["event_id"])])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_second_edit_of_a_cell_in_the_same_batch_is_a_conflict(app, client, auth, demo):
+    token, cells = _signed_in_judge(app, client, auth, demo)
+    first, second = _item(cells[0], "5"), _item(cells[0], "6")
+    results = _post_marks(client, demo["event_id"], [first, second], token).get_json()["results"]
+    assert [r["status"] for r in results] == ["stored", "conflict"]
+    assert results[1]["value"] == "5.00"  # the mark in force, to show the judge
+    with app.app_context():
+        assert db.session.scalars(select(MarkEvent.value)).all() == [Decimal("5.00")]
+
+
+def test_a_locked_event_answers_replays_as_duplicates_and_takes_nothing_new(
+    app, client, auth, demo
+):
+    token, cells = _signed_in_judge(app, client, auth, demo)
+    stored = _item(cells[0])
+    assert _post_marks(client, demo["event_id"], [stored], token).status_code == 200
+    with app.app_context():
+        event = db.session.get(Event, demo["event_id"])
+        event.state = "scoring_locked"
+        db.session.commit()
+        head = event.mark_head
+    results = _post_marks(client, demo["event_id"], [stored, _item(cells[1])], token)
+    assert [r["status"] for r in results.get_json()["results"]] == ["duplicate", "refused"]
+    with app.app_context():
+        event = db.session.get(Event, demo["event_id"])
+        assert (event.mark_seq, event.mark_head) == (1, head)
+
+
+def test_a_batch_costs_the_same_queries_whatever_its_size(app, client, auth, demo, monkeypatch):
+    from sqlalchemy import event as sa_event
+
+    from compete.blueprints.results import services as results_services
+
+    calls = []
+    monkeypatch.setattr(
+        results_services, "schedule_recompute", lambda event, *, actor=None: calls.append(event.id)
+    )
+    token, cells = _signed_in_judge(app, client, auth, demo)
+    counted = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(*_args):
+        counted[-1] += 1
+
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        sizes = []
+        for size, chunk in ((2, cells[:2]), (20, cells[2:22])):
+            counted.append(0)
+            response = _post_marks(client, demo["event_id"], [_item(c) for c in chunk], token)
+            assert [r["status"] for r in response.get_json()["results"]] == ["stored"] * size
+            sizes.append(counted[-1])
+        counted.append(0)
+        _post_marks(client, demo["event_id"], [_item(cells[0])], token)  # a stale edit: nothing new
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    assert sizes[0] == sizes[1], sizes
+    assert sizes[0] <= 16, sizes
+    # Results are recomputed (debounced elsewhere) after each batch that stored something.
+    assert calls == [demo["event_id"], demo["event_id"]]
+
+
+def test_a_lost_race_on_the_same_client_id_answers_duplicate(app, client, auth, demo, monkeypatch):
+    token, cells = _signed_in_judge(app, client, auth, demo)
+    mark = _item(cells[0])
+    assert _post_marks(client, demo["event_id"], [mark], token).status_code == 200
+    real = services._known_marks
+    calls = {"n": 0}
+
+    def blind_once(user, event, client_ids, cells_):
+        calls["n"] += 1
+        earlier, latest = real(user, event, client_ids, cells_)
+        return ({}, {}) if calls["n"] == 1 else (earlier, latest)  # as if it arrived meanwhile
+
+    monkeypatch.setattr(services, "_known_marks", blind_once)
+    other = _item(cells[1])
+    results = _post_marks(client, demo["event_id"], [mark, other], token).get_json()["results"]
+    assert [r["status"] for r in results] == ["duplicate", "stored"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(MarkEvent.id))) == 2
+        assert services.verify_marks(db.session.get(Event, demo["event_id"])) is None

@@ -145,3 +145,44 @@ def test_a_tampered_mark_shows_the_broken_link(app, client, auth, demo, tmp_path
     text = _pdf_text(tmp_path, _download(client, auth, demo).data)
     assert "断裂" in text and "第 4 条" in text
     assert "完整" not in text
+
+
+def test_a_supervisor_downloads_the_protocol_read_only(app, client, auth, demo, tmp_path):
+    assert auth.login("supervisor", PASSWORD).status_code == 302
+    event_id = demo["event_id"]
+    response = client.get(f"/events/{event_id}/supervision/protocol.pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert demo["head"][:16] in _pdf_text(tmp_path, response.data)
+    # Read only: the chief judge's console and its actions stay closed to the supervisor.
+    assert client.get(f"/events/{event_id}/console").status_code == 403
+    assert client.get(f"/events/{event_id}/protocol.pdf").status_code == 403
+    unseal_page = client.get(f"/events/{event_id}/unseal").get_data(as_text=True)
+    assert f'href="/events/{event_id}/supervision/protocol.pdf"' in unseal_page
+    with app.app_context():
+        supervisor = db.session.scalar(select(User).where(User.username == "supervisor"))
+        audit = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "protocol.printed"))
+        assert audit.actor_id == supervisor.id
+        assert db.session.get(Event, event_id).mark_seq == 6  # nothing changed
+
+
+def test_judges_and_chief_judges_do_not_use_the_supervisors_copy(client, auth, demo):
+    for username in ("judge1", "chief", "encrypt"):
+        assert auth.login(username, PASSWORD).status_code == 302
+        assert client.get(f"/events/{demo['event_id']}/supervision/protocol.pdf").status_code == 403
+        auth.logout()
+
+
+def test_the_console_links_to_the_protocol_and_the_unsealing(client, auth, demo):
+    event_id = demo["event_id"]
+    assert auth.login("chief", PASSWORD).status_code == 302
+    console = client.get(f"/events/{event_id}/console").get_data(as_text=True)
+    assert f'href="/events/{event_id}/protocol.pdf"' in console
+    assert f'href="/events/{event_id}/unseal/status"' in console
+    assert f'href="/events/{event_id}/pairing"' in console
+    status = client.get(f"/events/{event_id}/unseal/status")
+    assert status.status_code == 200
+    html = status.get_data(as_text=True)
+    # The chief judge sees the layers' state, never a form to open one nor the mapping.
+    assert 'id="unseal-read-only"' in html
+    assert 'name="layer"' not in html
+    assert client.get(f"/events/{event_id}/unseal").status_code == 403

@@ -5,6 +5,8 @@ Services take the actor and plain values, flush and audit; the view commits once
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -15,7 +17,7 @@ from ...domain import N_
 from ...domain.draws import JudgeCandidate, PanelDraw, draw_panel, new_seed
 from ...domain.errors import Conflict, InvalidInput
 from ...domain.grades import Grade
-from ...domain.idnumber import mask_id_number, parse_id_number
+from ...domain.idnumber import IdNumberInfo, mask_id_number, parse_id_number
 from ...extensions import db
 from ...models import (
     Draw,
@@ -28,6 +30,7 @@ from ...models import (
     JudgeConflict,
     PanelMember,
     PanelRole,
+    Person,
     Unit,
 )
 from ...models.base import utcnow
@@ -36,6 +39,7 @@ from .services import add_panel_member, panel_of
 # §4.1: any one of 技师 or above, a 中级 title or above, or 考评员.
 QUALIFYING_GRADE = Grade.L2
 QUALIFYING_TITLES = ("中级", "副高", "正高")
+TITLES = ("", "初级", "中级", "副高", "正高")
 
 NO_QUALIFICATION = N_("A judge needs one of: grade 技师 or above, a 中级 title or above, 考评员.")
 TOO_FEW_YEARS = N_("A judge needs at least %(years)d years in the occupation.")
@@ -116,6 +120,135 @@ def split_occupations(raw: str) -> list[str]:
     return seen
 
 
+@dataclass(frozen=True)
+class JudgeInput:
+    """One judge as typed in the pool form or read from a row of the import file."""
+
+    name: str
+    id_number: str
+    occupations: list[str]
+    phone: str = ""
+    unit_id: int | None = None
+    grade: int | None = None
+    title: str = ""
+    is_assessor: bool = False
+    years: int | None = None
+    certificate_no: str = ""
+    employer: str = ""
+
+
+@dataclass(frozen=True)
+class CheckedJudge:
+    """A judge input with every problem found (InvalidInput, each naming its field)."""
+
+    data: JudgeInput
+    info: IdNumberInfo | None
+    qualification: Qualification
+    problems: tuple[InvalidInput, ...]
+
+
+def check_judge(
+    data: JudgeInput,
+    *,
+    min_years: int,
+    today: date,
+    pool_ids: Container[str],
+    unit_ids: Container[int] | None = None,
+) -> CheckedJudge:
+    """Every check a judge must pass to enter the pool (the form and the import share it).
+
+    Name; a valid ID number not yet in the pool (``pool_ids``); a known unit; at least one
+    occupation; years not negative; a title from the list; a qualification (§4.1).
+    """
+    problems: list[InvalidInput] = []
+    if not data.name.strip():
+        problems.append(InvalidInput(N_("Enter the judge's name."), field="name"))
+    info = None
+    try:
+        info = parse_id_number(data.id_number.strip(), today=today)
+    except InvalidInput as exc:
+        problems.append(exc)
+    if info is not None and info.number in pool_ids:
+        problems.append(
+            InvalidInput(N_("This ID number is already in the pool."), field="id_number")
+        )
+    if data.unit_id is not None:
+        if unit_ids is None:
+            unit_ids = {data.unit_id} if db.session.get(Unit, data.unit_id) else set()
+        if data.unit_id not in unit_ids:
+            problems.append(InvalidInput(N_("Choose a unit from the list."), field="unit_id"))
+    if not data.occupations:
+        problems.append(InvalidInput(N_("Enter at least one occupation."), field="occupations"))
+    if data.years is not None and data.years < 0:
+        problems.append(InvalidInput(N_("Years cannot be negative."), field="years"))
+    if data.title not in TITLES:
+        problems.append(
+            InvalidInput(
+                N_("%(value)s is not a professional title; use %(choices)s."),
+                field="title",
+                value=data.title,
+                choices=" / ".join(t for t in TITLES if t),
+            )
+        )
+    result = qualification(
+        grade=data.grade,
+        title=data.title,
+        is_assessor=data.is_assessor,
+        years=data.years,
+        min_years=min_years,
+    )
+    for problem in result.problems:
+        field = "years" if problem == TOO_FEW_YEARS else "grade"
+        problems.append(InvalidInput(problem, field=field, years=min_years))
+    return CheckedJudge(data, info, result, tuple(problems))
+
+
+class _InPool:
+    """``number in _InPool()``: one lookup instead of loading every ID number of the pool."""
+
+    def __contains__(self, number: object) -> bool:
+        found = db.session.scalar(select(Judge.id).where(Judge.id_number == number))
+        return found is not None
+
+
+def pool_id_numbers() -> set[str]:
+    return set(db.session.scalars(select(Judge.id_number).where(Judge.id_number.is_not(None))))
+
+
+def store_judge(actor, checked: CheckedJudge, *, action: str = "judge.added", **extra) -> Judge:
+    data, info = checked.data, checked.info
+    judge = Judge(
+        name=data.name.strip(),
+        gender=info.sex or "",
+        id_number=info.number,
+        birth_date=info.birth_date,
+        phone=(data.phone or "").strip(),
+        unit_id=data.unit_id,
+        occupations=data.occupations,
+        grade=data.grade,
+        title=data.title,
+        is_assessor=data.is_assessor,
+        years_in_occupation=data.years or 0,
+        certificate_no=data.certificate_no,
+        employer=data.employer,
+    )
+    db.session.add(judge)
+    db.session.flush()
+    audit.record(
+        actor,
+        action,
+        judge,
+        after={
+            "name": judge.name,
+            "unit": data.unit_id,
+            "occupations": data.occupations,
+            "grounds": checked.qualification.grounds,
+            **extra,
+        },
+    )
+    return judge
+
+
 def add_judge(
     actor,
     *,
@@ -132,51 +265,21 @@ def add_judge(
     today: date,
 ) -> tuple[Judge, Qualification]:
     """Vet a judge into the pool; refuses a bad ID number, a duplicate, or no qualification."""
-    name = (name or "").strip()
-    if not name:
-        raise InvalidInput(N_("Enter the judge's name."), field="name")
-    info = parse_id_number((id_number or "").strip(), today=today)
-    if db.session.scalar(select(Judge.id).where(Judge.id_number == info.number)):
-        raise InvalidInput(N_("This ID number is already in the pool."), field="id_number")
-    if unit_id is not None and db.session.get(Unit, unit_id) is None:
-        raise InvalidInput(N_("Choose a unit from the list."), field="unit_id")
-    if not occupations:
-        raise InvalidInput(N_("Enter at least one occupation."), field="occupations")
-    if years is not None and years < 0:
-        raise InvalidInput(N_("Years cannot be negative."), field="years")
-    result = qualification(
-        grade=grade, title=title, is_assessor=is_assessor, years=years, min_years=min_years
-    )
-    if not result.ok:
-        field = "years" if result.problems == (TOO_FEW_YEARS,) else "grade"
-        raise InvalidInput(result.problems[0], field=field, years=min_years)
-    judge = Judge(
-        name=name,
-        gender=info.sex or "",
-        id_number=info.number,
-        birth_date=info.birth_date,
-        phone=(phone or "").strip(),
+    data = JudgeInput(
+        name=(name or "").strip(),
+        id_number=(id_number or "").strip(),
+        phone=phone,
         unit_id=unit_id,
         occupations=occupations,
         grade=grade,
-        title=title,
+        title=title or "",
         is_assessor=is_assessor,
-        years_in_occupation=years or 0,
+        years=years,
     )
-    db.session.add(judge)
-    db.session.flush()
-    audit.record(
-        actor,
-        "judge.added",
-        judge,
-        after={
-            "name": name,
-            "unit": unit_id,
-            "occupations": occupations,
-            "grounds": result.grounds,
-        },
-    )
-    return judge, result
+    checked = check_judge(data, min_years=min_years, today=today, pool_ids=_InPool())
+    if checked.problems:
+        raise checked.problems[0]
+    return store_judge(actor, checked), checked.qualification
 
 
 # ---------------------------------------------------------------- the panel draw
@@ -378,3 +481,108 @@ def remove_panel_member(
         reason=reason,
     )
     return member
+
+
+# ---------------------------------------------------------------- declared ties (回避)
+
+CONFLICT_KINDS = ("relative", "coach", "teacher", "colleague", "other")
+
+
+def declared_conflicts() -> list[JudgeConflict]:
+    return db.session.scalars(
+        select(JudgeConflict).order_by(JudgeConflict.judge_id, JudgeConflict.id)
+    ).all()
+
+
+def _person_by_id_number(id_number: str, *, today: date) -> Person | None:
+    number = (id_number or "").strip().upper()
+    with contextlib.suppress(InvalidInput):  # a passport or permit number: matched as written
+        number = parse_id_number(number, today=today).number
+    return db.session.scalar(select(Person).where(Person.id_number == number))
+
+
+def add_conflict(
+    actor,
+    *,
+    judge_id: int | None,
+    kind: str,
+    person_id_number: str = "",
+    unit_id: int | None = None,
+    reason: str,
+    today: date,
+) -> JudgeConflict:
+    """Declare that a judge stands aside for a contestant or a unit; the draw honours it."""
+    judge = db.session.get(Judge, judge_id) if judge_id else None
+    if judge is None:
+        raise InvalidInput(N_("Choose a judge from the pool."), field="judge_id")
+    if kind not in CONFLICT_KINDS:
+        raise InvalidInput(N_("Choose the kind of tie."), field="kind")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(N_("A declared tie needs a reason."), field="reason")
+    person_id_number = (person_id_number or "").strip()
+    if bool(person_id_number) == (unit_id is not None):
+        raise InvalidInput(
+            N_("Name either a contestant (by ID number) or a unit."), field="person_id_number"
+        )
+    person = None
+    if person_id_number:
+        person = _person_by_id_number(person_id_number, today=today)
+        if person is None:
+            raise InvalidInput(
+                N_("No contestant with this ID number is on file."), field="person_id_number"
+            )
+    elif db.session.get(Unit, unit_id) is None:
+        raise InvalidInput(N_("Choose a unit from the list."), field="unit_id")
+    same = select(JudgeConflict.id).where(JudgeConflict.judge_id == judge.id)
+    same = same.where(
+        JudgeConflict.person_id == person.id
+        if person is not None
+        else JudgeConflict.unit_id == unit_id
+    )
+    if db.session.scalar(same) is not None:
+        raise Conflict(N_("This tie is already declared."))
+    tie = JudgeConflict(
+        judge_id=judge.id,
+        person_id=person.id if person else None,
+        unit_id=None if person else unit_id,
+        kind=kind,
+        note=reason,
+    )
+    db.session.add(tie)
+    db.session.flush()
+    audit.record(
+        actor,
+        "judge.conflict_declared",
+        tie,
+        after={
+            "judge": judge.id,
+            "kind": kind,
+            "person": person.id if person else None,
+            "unit": tie.unit_id,
+        },
+        reason=reason,
+    )
+    return tie
+
+
+def remove_conflict(actor, tie: JudgeConflict, *, reason: str) -> None:
+    """Withdraw a declared tie; the reason and the tie itself stay in the audit trail."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(N_("Removing a declared tie needs a reason."), field="reason")
+    audit.record(
+        actor,
+        "judge.conflict_removed",
+        tie,
+        before={
+            "judge": tie.judge_id,
+            "kind": tie.kind,
+            "person": tie.person_id,
+            "unit": tie.unit_id,
+            "note": tie.note,
+        },
+        reason=reason,
+    )
+    db.session.delete(tie)
+    db.session.flush()

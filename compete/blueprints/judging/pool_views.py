@@ -2,29 +2,40 @@
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, url_for
+import csv
+from io import BytesIO, StringIO
+
+from flask import abort, flash, g, jsonify, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ...domain.errors import DomainError, InvalidInput
+from ...domain.errors import Conflict, DomainError, InvalidInput
 from ...domain.grades import GRADE_LABELS
-from ...errors import translate_error
+from ...errors import translate_error, wants_json
 from ...extensions import db
 from ...forms import add_error, choices, optional_int
-from ...models import Draw, DrawKind, Judge, PanelMember, PanelRole, Unit
+from ...models import Draw, DrawKind, Judge, JudgeConflict, PanelMember, PanelRole, Person, Unit
 from ...models.base import utcnow
 from ...permissions import Permission, can, permission_required, require
 from ...scope import load_in_event
 from ..competitions.presets import default_preset
-from . import pool
+from . import pool, pool_import
 from .views import bp
 
-TITLES = ("", "初级", "中级", "副高", "正高")
+TITLES = pool.TITLES
+CONFLICT_LABELS = {
+    "relative": _l("Relative"),
+    "coach": _l("Coach"),
+    "teacher": _l("Teacher"),
+    "colleague": _l("Colleague"),
+    "other": _l("Other tie"),
+}
 ROLE_LABELS = {
     PanelRole.CHIEF: _l("Chief judge"),
     PanelRole.MARKING: _l("Marking judge"),
@@ -83,15 +94,69 @@ class RemoveForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
 
 
+class PoolImportForm(FlaskForm):
+    file = FileField(_l("Excel (.xlsx) or CSV file"), validators=[FileRequired()])
+
+
+class ConflictForm(FlaskForm):
+    judge_id = SelectField(_l("Judge"), coerce=optional_int, validate_choice=False)
+    kind = SelectField(
+        _l("Tie"), choices=choices((k, label) for k, label in CONFLICT_LABELS.items())
+    )
+    person_id_number = StringField(
+        _l("Contestant's ID number"), validators=[Optional(), Length(max=32)]
+    )
+    unit_id = SelectField(_l("or a unit"), coerce=optional_int, validate_choice=False)
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        judges = db.session.scalars(select(Judge).order_by(Judge.name)).all()
+        self.judge_id.choices = choices([("", "—")] + [(j.id, j.name) for j in judges])
+        units = db.session.scalars(select(Unit).order_by(Unit.name)).all()
+        self.unit_id.choices = choices([("", "—")] + [(u.id, u.name) for u in units])
+
+
 def _min_years() -> int:
     return int(default_preset().latest.params["judge_min_years"])
+
+
+def _render_pool(form=None, conflict_form=None, status=200):
+    min_years = _min_years()
+    full = can(Permission.PERSONAL_DATA_VIEW)
+    rows = [
+        (j, pool.shown_id(j, full=full), pool.judge_qualification(j, min_years=min_years))
+        for j in pool.pool_judges()
+    ]
+    ties = pool.declared_conflicts()
+    people = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Person).where(Person.id.in_({t.person_id for t in ties if t.person_id}))
+        )
+    }
+    return render_template(
+        "judging/pool.html",
+        rows=rows,
+        form=form or JudgeForm(formdata=None),
+        import_form=PoolImportForm(formdata=None),
+        conflict_form=conflict_form or ConflictForm(formdata=None),
+        remove_form=RemoveForm(formdata=None),
+        ties=ties,
+        judges={j.id: j.name for j, _shown, _q in rows},
+        units={u.id: u.name for u in db.session.scalars(select(Unit))},
+        people=people,
+        full_ids=full,
+        conflict_labels=CONFLICT_LABELS,
+        grade_labels=GRADE_LABELS,
+        min_years=min_years,
+    ), status
 
 
 @bp.route("/judges", methods=["GET", "POST"])
 @permission_required(Permission.PANEL_MANAGE)
 def judge_pool():
     """The pool: who may be drawn, on what grounds; a form to vet one more judge in."""
-    min_years = _min_years()
     form = JudgeForm()
     if form.validate_on_submit():
         try:
@@ -106,7 +171,7 @@ def judge_pool():
                 title=form.title.data or "",
                 is_assessor=form.is_assessor.data,
                 years=form.years.data,
-                min_years=min_years,
+                min_years=_min_years(),
                 today=utcnow().date(),
             )
         except DomainError as exc:
@@ -118,18 +183,114 @@ def judge_pool():
             for warning in result.warnings:
                 flash(_(warning), "warning")
             return redirect(url_for(".judge_pool"))
-    full = can(Permission.PERSONAL_DATA_VIEW)
-    rows = [
-        (j, pool.shown_id(j, full=full), pool.judge_qualification(j, min_years=min_years))
-        for j in pool.pool_judges()
-    ]
-    return render_template(
-        "judging/pool.html",
-        rows=rows,
-        form=form,
-        grade_labels=GRADE_LABELS,
-        min_years=min_years,
-    ), (422 if form.errors or form.form_errors else 200)
+    return _render_pool(form, status=422 if form.errors or form.form_errors else 200)
+
+
+@bp.route("/judges/template.xlsx")
+@permission_required(Permission.PANEL_MANAGE)
+def judge_pool_template():
+    return send_file(
+        BytesIO(pool_import.build_template()),
+        mimetype=pool_import.MIME_TYPE,
+        as_attachment=True,
+        download_name="judge-pool-template.xlsx",
+    )
+
+
+@bp.route("/judges/import", methods=["POST"])
+@permission_required(Permission.PANEL_MANAGE)
+def import_judge_pool():
+    """All or nothing: every judge of the file joins the pool, or a report says why none did."""
+    form = PoolImportForm()
+    if not form.validate_on_submit():
+        flash(_("Choose an Excel or CSV file."), "error")
+        return redirect(url_for(".judge_pool"))
+    upload = form.file.data
+    filename = upload.filename or ""
+    try:
+        outcome = pool_import.import_judges(
+            current_user,
+            data=upload.read(),
+            filename=filename,
+            min_years=_min_years(),
+            today=utcnow().date(),
+        )
+    except pool_import.PoolImportRejected as exc:
+        db.session.rollback()
+        rows = pool_import.problem_rows(exc.problems, _)
+        if wants_json():
+            return jsonify(
+                error="PoolImportRejected", message=translate_error(exc), problems=rows
+            ), 422
+        return render_template(
+            "judging/pool_import_report.html",
+            message=translate_error(exc),
+            problems=rows,
+            report_csv=_report_csv(rows),
+            filename=filename,
+        ), 422
+    db.session.commit()
+    flash(_("%(n)s judges imported into the pool.", n=outcome.judges), "success")
+    for warning in outcome.warnings[:20]:
+        flash(_("Row %(row)s: ", row=warning.row) + _(warning.message, **warning.params), "warning")
+    return redirect(url_for(".judge_pool"))
+
+
+def _report_csv(rows: list[dict]) -> str:
+    """The report as CSV text (UTF-8 with BOM, so Excel for Chinese Windows opens it)."""
+    buffer = StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([_("Row"), _("Column"), _("Value"), _("Problem")])
+    for r in rows:
+        writer.writerow([r["row"] or "", r["column"] or "", r["value"] or "", r["message"]])
+    return "\ufeff" + buffer.getvalue()
+
+
+@bp.route("/judges/conflicts", methods=["POST"])
+@permission_required(Permission.PANEL_MANAGE)
+def add_judge_conflict():
+    """Declare a tie (回避): the judge stands aside for a contestant or a unit in every draw."""
+    form = ConflictForm()
+    if not form.validate_on_submit():
+        return _render_pool(conflict_form=form, status=422)
+    try:
+        pool.add_conflict(
+            current_user,
+            judge_id=form.judge_id.data,
+            kind=form.kind.data,
+            person_id_number=form.person_id_number.data or "",
+            unit_id=form.unit_id.data,
+            reason=form.reason.data,
+            today=utcnow().date(),
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        add_error(form, exc)
+        return _render_pool(conflict_form=form, status=409 if isinstance(exc, Conflict) else 422)
+    db.session.commit()
+    flash(_("Tie declared: the judge stands aside in the panel draw."), "success")
+    return redirect(url_for(".judge_pool") + "#ties")
+
+
+@bp.route("/judges/conflicts/<int:conflict_id>/remove", methods=["POST"])
+@permission_required(Permission.PANEL_MANAGE)
+def remove_judge_conflict(conflict_id: int):
+    tie = db.session.get(JudgeConflict, conflict_id)
+    if tie is None:
+        abort(404)
+    form = RemoveForm()
+    if not form.validate_on_submit():
+        flash(_("Removing a declared tie needs a reason."), "error")
+        return _render_pool(status=422)
+    try:
+        pool.remove_conflict(current_user, tie, reason=form.reason.data)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(translate_error(exc), "error")
+        return _render_pool(status=422)
+    db.session.commit()
+    flash(_("Declared tie removed."), "success")
+    return redirect(url_for(".judge_pool") + "#ties")
 
 
 def _render_panel(draw_form=None, member_form=None, status=200):

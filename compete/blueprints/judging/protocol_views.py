@@ -18,7 +18,17 @@ from .views import bp
 @permission_required(Permission.PANEL_CONSOLE)
 def protocol_pdf(event_id: int):
     """Marking codes × criteria with every judge's mark, the chain head and signature lines."""
-    event = g.event
+    return _download(g.event)
+
+
+@bp.route("/events/<int:event_id>/supervision/protocol.pdf")
+@permission_required(Permission.RECHECK)
+def supervisor_protocol_pdf(event_id: int):
+    """The same protocol for the event's supervisors (监督仲裁组): read only, audited."""
+    return _download(g.event)
+
+
+def _download(event):
     pdf, _protocol = protocol.print_protocol(current_user, event, now=utcnow())
     db.session.commit()
     response = send_file(

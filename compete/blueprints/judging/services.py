@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, union_all, update
 
 from ... import audit
 from ...domain import N_
 from ...domain.aggregation import flag_disagreement
 from ...domain.draws import draw_numbers, new_seed
-from ...domain.errors import Conflict, InvalidInput, NotAllowed
+from ...domain.errors import Conflict, DomainError, InvalidInput, NotAllowed
 from ...domain.hashchain import GENESIS, Link, link_hash, verify_chain
 from ...domain.lifecycle import EventState
-from ...domain.scheme import check_mark
+from ...domain.scheme import CriterionSpec, check_mark
 from ...extensions import db
 from ...models import (
     Draw,
@@ -25,10 +30,12 @@ from ...models import (
     Event,
     Judge,
     MarkEvent,
+    MarkingScheme,
     MarkKind,
     PanelMember,
     PanelRole,
     ReviewCode,
+    RulePresetVersion,
     SchemeCriterion,
     SchemeModule,
     User,
@@ -252,11 +259,41 @@ class MarkOutcome:
     mark: MarkEvent
 
 
+@dataclass(frozen=True)
+class MarkAnswer:
+    """What a tablet is told about one mark of a batch.
+
+    ``status``: stored, duplicate (this client id was stored before: ``mark_id`` is that
+    copy), conflict (a stale edit, ``error`` is a StaleMark) or refused (``error`` says why).
+    """
+
+    client_id: str
+    status: str
+    mark_id: int | None = None
+    value: Decimal | None = None
+    error: DomainError | None = None
+
+
 class StaleMark(Conflict):
     message = N_(
         "A newer mark is stored for this criterion (%(value)s). Check it and enter"
         " yours again with a reason."
     )
+
+
+@dataclass(frozen=True)
+class MarkContext:
+    """What one judge may mark in one event, read once for a whole batch of marks.
+
+    Only the marking codes and criteria the batch names are read: ``entries`` maps each
+    assigned code to its entry (codes of the judge's own unit left out, §4.2), ``criteria``
+    each assigned criterion (of the judge's module) to its spec.
+    """
+
+    user_id: int
+    entries: dict[str, int]
+    criteria: dict[int, CriterionSpec]
+    ws_judgement: bool
 
 
 def find_submission(user: User, client_id: str) -> MarkEvent | None:
@@ -267,18 +304,373 @@ def find_submission(user: User, client_id: str) -> MarkEvent | None:
     )
 
 
-def _latest(event: Event, user: User, entry_id: int, criterion_id: int) -> MarkEvent | None:
-    return db.session.scalar(
-        select(MarkEvent)
-        .where(
-            MarkEvent.event_id == event.id,
-            MarkEvent.entry_id == entry_id,
-            MarkEvent.criterion_id == criterion_id,
-            MarkEvent.judge_user_id == user.id,
-        )
-        .order_by(MarkEvent.seq.desc())
-        .limit(1)
+# The statements of the mark path, built once: a tablet's batch costs the same few small
+# statements whatever its size (seat and criteria, codes, lock, known marks, insert, the new
+# ids when there are several, head), and nothing is loaded as an ORM object.
+_T_MARK = MarkEvent.__table__
+_T_EVENT = Event.__table__
+_J, _PM = Judge.__table__, PanelMember.__table__
+_C, _M, _S = SchemeCriterion.__table__, SchemeModule.__table__, MarkingScheme.__table__
+_RC, _EN, _PV = ReviewCode.__table__, Entry.__table__, RulePresetVersion.__table__
+
+_SEAT_AND_CRITERIA = (
+    select(
+        _J.c.unit_id,
+        _PV.c.params["ws_judgement"].as_boolean(),
+        _C.c.id,
+        _C.c.code,
+        _C.c.kind,
+        _C.c.max_mark,
+        _C.c.step,
     )
+    .select_from(
+        _J.join(
+            _PM,
+            and_(
+                _PM.c.judge_id == _J.c.id,
+                _PM.c.event_id == bindparam("event_id"),
+                _PM.c.removed_at.is_(None),
+                _PM.c.role.in_([r.value for r in MARKING_ROLES]),
+            ),
+        )
+        .join(_T_EVENT, _T_EVENT.c.id == _PM.c.event_id)
+        .join(_PV, _PV.c.id == _T_EVENT.c.preset_version_id)
+        .outerjoin(
+            _C.join(_M, _M.c.id == _C.c.module_id).join(_S, _S.c.id == _M.c.scheme_id),
+            and_(
+                _S.c.event_id == _PM.c.event_id,
+                _C.c.id.in_(bindparam("criterion_ids", expanding=True)),
+                or_(_PM.c.module_code.is_(None), _M.c.code == _PM.c.module_code),
+            ),
+        )
+    )
+    .where(_J.c.user_id == bindparam("user_id"))
+)
+_CODES = (
+    select(_RC.c.code, _RC.c.entry_id, _EN.c.unit_id)
+    .select_from(_RC.join(_EN, _EN.c.id == _RC.c.entry_id))
+    .where(
+        _RC.c.event_id == bindparam("event_id"), _RC.c.code.in_(bindparam("codes", expanding=True))
+    )
+)
+_LOCK = (
+    update(_T_EVENT)
+    .where(_T_EVENT.c.id == bindparam("event_id"))
+    .values(mark_seq=_T_EVENT.c.mark_seq)
+    .returning(_T_EVENT.c.mark_seq, _T_EVENT.c.mark_head, _T_EVENT.c.state)
+)
+_HEAD = (
+    update(_T_EVENT)
+    .where(_T_EVENT.c.id == bindparam("event_id"))
+    .values(mark_seq=bindparam("new_seq"), mark_head=bindparam("new_head"))
+)
+_KNOWN = union_all(
+    select(
+        literal("d").label("found"),
+        _T_MARK.c.id,
+        _T_MARK.c.client_id,
+        _T_MARK.c.entry_id,
+        _T_MARK.c.criterion_id,
+        _T_MARK.c.value,
+        _T_MARK.c.seq,
+    ).where(
+        _T_MARK.c.judge_user_id == bindparam("user_id"),
+        _T_MARK.c.client_id.in_(bindparam("client_ids", expanding=True)),
+    ),
+    select(
+        literal("l"),
+        _T_MARK.c.id,
+        _T_MARK.c.client_id,
+        _T_MARK.c.entry_id,
+        _T_MARK.c.criterion_id,
+        _T_MARK.c.value,
+        _T_MARK.c.seq,
+    ).where(
+        _T_MARK.c.event_id == bindparam("event_id"),
+        _T_MARK.c.judge_user_id == bindparam("user_id"),
+        _T_MARK.c.entry_id.in_(bindparam("entry_ids", expanding=True)),
+        _T_MARK.c.criterion_id.in_(bindparam("criterion_ids", expanding=True)),
+    ),
+).order_by("seq")
+_INSERT = insert(_T_MARK)
+_INSERT_ONE = insert(_T_MARK).returning(_T_MARK.c.id)
+_NEW_IDS = (
+    select(_T_MARK.c.id)
+    .where(
+        _T_MARK.c.event_id == bindparam("event_id"),
+        _T_MARK.c.seq.between(bindparam("first"), bindparam("last")),
+    )
+    .order_by(_T_MARK.c.seq)
+)
+
+
+def mark_context(user: User, event: Event, *, codes, criterion_ids) -> MarkContext:
+    """The judge's seat with the asked-for criteria, and the asked-for codes: two reads.
+
+    NotAllowed when ``user`` is not a marking judge of ``event`` (as ``assignment_for``).
+    """
+    conn = db.session.connection()
+    rows = conn.execute(
+        _SEAT_AND_CRITERIA,
+        {
+            "event_id": event.id,
+            "user_id": user.id,
+            "criterion_ids": sorted({int(i) for i in criterion_ids}),
+        },
+    ).all()
+    if not rows:
+        raise NotAllowed(N_("You are not a marking judge of this event."))
+    unit_id, preset_ws = rows[0][0], rows[0][1]
+    criteria = {
+        cid: CriterionSpec(code=code, max_mark=Decimal(top), step=Decimal(step), kind=kind)
+        for _unit, _ws, cid, code, kind, top, step in rows
+        if cid is not None
+    }
+    entries: dict[str, int] = {}
+    wanted = sorted({str(c) for c in codes})
+    if wanted:
+        # Never mark your own unit's contestant (回避): those codes are not assigned.
+        entries = {
+            code: entry_id
+            for code, entry_id, entry_unit in conn.execute(
+                _CODES, {"event_id": event.id, "codes": wanted}
+            )
+            if unit_id is None or entry_unit != unit_id
+        }
+    overrides = event.overrides or {}
+    ws = overrides.get("ws_judgement", preset_ws)
+    return MarkContext(user_id=user.id, entries=entries, criteria=criteria, ws_judgement=bool(ws))
+
+
+def record_marks(
+    user: User,
+    event: Event,
+    marks: list[MarkInput],
+    *,
+    now: datetime,
+    context: MarkContext | None = None,
+) -> list[MarkAnswer]:
+    """Apply a batch of marks from one judge, each exactly once; one answer per mark, in order.
+
+    A replayed ``client_id`` answers with the first copy, even once the event is locked.
+    Otherwise a mark is refused for a locked event, a code or criterion not assigned to the
+    judge, a value out of range or off the step, and a stale edit (``base`` is not the latest
+    mark of the cell, or a change of a stored mark without a reason). Everything that needs
+    no database is checked first; the event's chain is then locked once for the whole batch,
+    the client ids and the cells' latest marks read under the lock, and the new links appended
+    with one insert. The caller commits right after, which releases the lock.
+    """
+    context = context or mark_context(
+        user,
+        event,
+        codes={m.code for m in marks},
+        criterion_ids={m.criterion_id for m in marks},
+    )
+    answers: list[MarkAnswer | None] = [None] * len(marks)
+    checked: dict[int, tuple[int, Decimal, str | None]] = {}  # index -> entry, value, reason
+    problems: dict[int, DomainError] = {}  # refusals a replay of a stored mark overrides
+    for index, mark in enumerate(marks):
+        if not mark.client_id or len(mark.client_id) > 64:
+            answers[index] = _refused(
+                mark, InvalidInput(N_("Each mark needs a client id."), field="client_id")
+            )
+            continue
+        try:
+            checked[index] = _check_input(context, mark)
+        except DomainError as exc:
+            problems[index] = exc
+
+    client_ids = sorted({m.client_id for i, m in enumerate(marks) if answers[i] is None})
+    is_open = event.state is EventState.IN_PROGRESS
+    chain = None
+    if is_open and checked:
+        chain = _lock_chain_for_batch(event)  # (seq, head, state) as of the lock
+        is_open = chain[2] is EventState.IN_PROGRESS
+    cells = {(entry_id, marks[i].criterion_id) for i, (entry_id, _v, _r) in checked.items()}
+    earlier, latest = _known_marks(user, event, client_ids, cells if is_open else set())
+
+    new_rows: list[dict] = []
+    new_by_client: dict[str, tuple[int, int]] = {}  # client id -> (row position, mark index)
+    for index, mark in enumerate(marks):
+        if answers[index] is not None:
+            continue
+        if (row := earlier.get(mark.client_id)) is not None:
+            answers[index] = MarkAnswer(mark.client_id, "duplicate", row[0], row[1])
+            continue
+        if mark.client_id in new_by_client:
+            continue  # the same mark twice in this batch: answered after the insert
+        if not is_open:
+            answers[index] = _refused(mark, Conflict(N_("Marking is closed for this event.")))
+            continue
+        if index in problems:
+            answers[index] = _refused(mark, problems[index])
+            continue
+        entry_id, value, reason = checked[index]
+        cell = (entry_id, mark.criterion_id)
+        current = latest.get(cell)  # (mark id, value); id None for a link of this batch
+        try:
+            _check_edit(current, mark.base, reason)
+        except DomainError as exc:
+            answers[index] = _refused(mark, exc)
+            continue
+        new_by_client[mark.client_id] = (len(new_rows), index)
+        new_rows.append(
+            {
+                "judge_user_id": user.id,
+                "entry_id": entry_id,
+                "criterion_id": mark.criterion_id,
+                "kind": MarkKind.CORRECTION if current is not None else MarkKind.MARK,
+                "value": value,
+                "client_id": mark.client_id,
+                "device": (mark.device or "")[:120],
+                "entered_at": _utc(mark.entered_at),
+                "recorded_at": _utc(now),
+                "supersedes_id": current[0] if current is not None else None,
+                "reason": reason,
+            }
+        )
+        latest[cell] = (None, value)
+
+    ids = _append_batch(event, new_rows, chain) if new_rows else []
+    for index, mark in enumerate(marks):
+        if answers[index] is None:  # stored now, or a twin earlier in this batch was
+            position, stored_at = new_by_client[mark.client_id]
+            status = "stored" if stored_at == index else "duplicate"
+            answers[index] = MarkAnswer(
+                mark.client_id, status, ids[position], new_rows[position]["value"]
+            )
+    return answers
+
+
+def _refused(mark: MarkInput, exc: DomainError) -> MarkAnswer:
+    status = "conflict" if isinstance(exc, StaleMark) else "refused"
+    return MarkAnswer(mark.client_id, status, error=exc)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Stored in UTC, and hashed as stored: a tablet's +08:00 would not read back the same."""
+    return moment.astimezone(UTC) if moment is not None else None
+
+
+def _check_input(context: MarkContext, mark: MarkInput) -> tuple[int, Decimal, str | None]:
+    """The checks that need no database: assigned code and criterion, range and step."""
+    entry_id = context.entries.get(mark.code)
+    if entry_id is None:
+        raise NotAllowed(N_("The marking code %(code)s is not assigned to you."), code=mark.code)
+    criterion = context.criteria.get(mark.criterion_id)
+    if criterion is None:
+        raise NotAllowed(N_("This criterion is not assigned to you."))
+    if mark.value is None:
+        raise InvalidInput(N_("Enter a mark."), field="value")
+    value = check_mark(criterion, mark.value, ws_judgement=context.ws_judgement)
+    return entry_id, value, (mark.reason or "").strip() or None
+
+
+def _check_edit(
+    current: tuple[int | None, Decimal | None] | None, base: int | None, reason: str | None
+) -> None:
+    """The edit must start from the cell's latest mark; changing a stored mark needs a why."""
+    if current is None and base is None:
+        return
+    if current is None or current[0] is None or current[0] != base:
+        shown = f"{current[1]:.2f}" if current is not None and current[1] is not None else "—"
+        raise StaleMark(value=shown)
+    if reason is None:
+        raise InvalidInput(N_("Changing a stored mark needs a reason."), field="reason")
+
+
+_LOCK_FILES: dict[str, str | None] = {}
+
+
+def _lock_file() -> str | None:
+    """The file SQLite writers of mark chains take turns on; None for other databases."""
+    url = db.engine.url
+    key = str(url)
+    if key not in _LOCK_FILES:
+        database = url.database or ""
+        sqlite_file = url.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+        _LOCK_FILES[key] = f"{database}.marks-lock" if sqlite_file else None
+    return _LOCK_FILES[key]
+
+
+@contextmanager
+def chain_write_turn() -> Iterator[None]:
+    """Hold around appending to a mark chain and the commit that follows.
+
+    On SQLite every writer needs the one database write lock, and a writer that finds it taken
+    sleeps in growing naps (1, 2, 5, 10… ms) before it looks again: a few tablets posting at
+    once then wait far longer than the writes take. Here writers queue on an OS file lock
+    instead and each starts the moment the one before has committed. Each turn opens the file
+    anew, so threads of one process queue too. Nothing to do on PostgreSQL, whose row lock on
+    the event wakes the next writer at once.
+    """
+    path = _lock_file()
+    if path is None:
+        yield
+        return
+    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # releases the lock
+
+
+def _lock_chain_for_batch(event: Event) -> tuple[int, str, EventState]:
+    """Lock the event's chain (as ``_lock_chain``) and read its head and state under the lock."""
+    row = db.session.connection().execute(_LOCK, {"event_id": event.id}).one()
+    return row[0], row[1], EventState(row[2])
+
+
+def _known_marks(
+    user: User, event: Event, client_ids: list[str], cells: set[tuple[int, int]]
+) -> tuple[dict[str, tuple[int, Decimal]], dict[tuple[int, int], tuple[int, Decimal]]]:
+    """Marks this judge already stored: by client id, and the latest per (entry, criterion)."""
+    earlier: dict[str, tuple[int, Decimal]] = {}
+    latest: dict[tuple[int, int], tuple[int, Decimal]] = {}
+    if not client_ids and not cells:
+        return earlier, latest
+    rows = db.session.connection().execute(
+        _KNOWN,
+        {
+            "user_id": user.id,
+            "event_id": event.id,
+            "client_ids": client_ids,
+            "entry_ids": sorted({e for e, _c in cells}),
+            "criterion_ids": sorted({c for _e, c in cells}),
+        },
+    )
+    for found, mark_id, client_id, entry_id, criterion_id, value, _seq in rows:
+        if found == "d":
+            earlier[client_id] = (mark_id, value)
+        elif (entry_id, criterion_id) in cells:  # in chain order: the last one is in force
+            latest[(entry_id, criterion_id)] = (mark_id, value)
+    return earlier, latest
+
+
+def _append_batch(event: Event, rows: list[dict], chain: tuple[int, str, EventState]) -> list[int]:
+    """Append ``rows`` to the chain locked as ``chain``: one insert, one head update.
+
+    Each link's hash covers ``MarkEvent.payload()`` of its fields, as ``verify_marks`` reads
+    them back (times in UTC).
+    """
+    seq, head, _state = chain
+    for fields in rows:
+        seq += 1
+        fields.update(event_id=event.id, seq=seq, prev_hash=head)
+        head = fields["hash"] = link_hash(head, MarkEvent.payload(SimpleNamespace(**fields)))
+    conn = db.session.connection()
+    if len(rows) == 1:
+        ids = [conn.execute(_INSERT_ONE, rows[0]).scalar_one()]
+    else:
+        # One executemany, then the new ids by their places in the chain (SQLite cannot promise
+        # the order of RETURNING rows of a multi-row insert).
+        conn.execute(_INSERT, rows)
+        bounds = {"event_id": event.id, "first": rows[0]["seq"], "last": rows[-1]["seq"]}
+        ids = list(conn.execute(_NEW_IDS, bounds).scalars())
+    conn.execute(_HEAD, {"event_id": event.id, "new_seq": seq, "new_head": head})
+    db.session.expire(event, ["mark_seq", "mark_head"])
+    return ids
 
 
 def record_mark(
@@ -291,68 +683,12 @@ def record_mark(
 ) -> MarkOutcome:
     """Store one mark exactly once; a replayed ``client_id`` returns the first copy.
 
-    Refuses a locked event, a criterion or entry not assigned to the judge, a value out of
-    range or off the step, and a stale edit (``base`` is not the latest mark of the cell).
-    The checks run first; the event's chain is then locked only to re-check what may have
-    changed meanwhile and to append, so the lock is held as briefly as possible. The caller
-    commits right after, which releases it.
+    The one-mark form of :func:`record_marks`: raises the refusal instead of answering it.
     """
-    if not mark.client_id or len(mark.client_id) > 64:
-        raise InvalidInput(N_("Each mark needs a client id."), field="client_id")
-    if earlier := find_submission(user, mark.client_id):
-        return MarkOutcome("duplicate", earlier)
-    if event.state is not EventState.IN_PROGRESS:
-        raise Conflict(N_("Marking is closed for this event."))
-    assignment = assignment or assignment_for(user, event)
-    entry_id = assignment.codes.get(mark.code)
-    if entry_id is None:
-        raise NotAllowed(N_("The marking code %(code)s is not assigned to you."), code=mark.code)
-    criterion = next((c for c in assignment.criteria if c.id == mark.criterion_id), None)
-    if criterion is None:
-        raise NotAllowed(N_("This criterion is not assigned to you."))
-    if mark.value is None:
-        raise InvalidInput(N_("Enter a mark."), field="value")
-    value = check_mark(
-        criterion.spec(), mark.value, ws_judgement=bool(event.rules.get("ws_judgement"))
-    )
-    reason = (mark.reason or "").strip() or None
-    latest = _check_base(_latest(event, user, entry_id, criterion.id), mark.base, reason)
-
-    _lock_chain(event)
-    # Under the lock: the same mark may have arrived meanwhile, or a newer one for the cell.
-    if earlier := find_submission(user, mark.client_id):
-        return MarkOutcome("duplicate", earlier)
-    current = _latest(event, user, entry_id, criterion.id)
-    if (current.id if current else None) != (latest.id if latest else None):
-        latest = _check_base(current, mark.base, reason)
-    kind = MarkKind.CORRECTION if latest is not None else MarkKind.MARK
-    return MarkOutcome(
-        "stored",
-        _append(
-            event,
-            judge_user_id=user.id,
-            entry_id=entry_id,
-            criterion_id=criterion.id,
-            kind=kind,
-            value=value,
-            client_id=mark.client_id,
-            device=mark.device[:120],
-            entered_at=mark.entered_at,
-            recorded_at=now,
-            supersedes_id=latest.id if latest else None,
-            reason=reason,
-        ),
-    )
-
-
-def _check_base(latest: MarkEvent | None, base: int | None, reason: str | None) -> MarkEvent | None:
-    """The edit must start from the cell's latest mark; changing a stored mark needs a why."""
-    if (latest.id if latest else None) != base:
-        shown = f"{latest.value:.2f}" if latest is not None and latest.value is not None else "—"
-        raise StaleMark(value=shown)
-    if latest is not None and reason is None:
-        raise InvalidInput(N_("Changing a stored mark needs a reason."), field="reason")
-    return latest
+    answer = record_marks(user, event, [mark], now=now)[0]
+    if answer.error is not None:
+        raise answer.error
+    return MarkOutcome(answer.status, db.session.get(MarkEvent, answer.mark_id))
 
 
 def _lock_chain(event: Event) -> None:

@@ -30,6 +30,17 @@ def unseal_page(event_id: int):
         else:
             flash(_("Layer %(layer)s requested; a supervisor confirms it.", layer=label), "info")
         return redirect(url_for(".unseal_page", event_id=event.id))
+    return _page(event, read_only=False)
+
+
+@bp.route("/events/<int:event_id>/unseal/status")
+@permission_required(Permission.PANEL_CONSOLE)
+def unseal_status(event_id: int):
+    """The chief judge sees which layers are open and by whom, never the mapping itself."""
+    return _page(g.event, read_only=True)
+
+
+def _page(event, *, read_only: bool):
     states = unseal.layers(event)
     user_ids = {
         uid
@@ -41,7 +52,7 @@ def unseal_page(event_id: int):
     names = {
         u.id: u.display_name for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))
     }
-    columns, rows = unseal.mapping(event)
+    columns, rows = ([], []) if read_only else unseal.mapping(event)
     return render_template(
         "judging/unseal.html",
         event=event,
@@ -53,4 +64,5 @@ def unseal_page(event_id: int):
         rows=rows,
         may_unseal=event.state in unseal.OPEN_STATES,
         done=unseal.unsealed(event),
+        read_only=read_only,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -20,14 +20,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from ...domain.errors import DomainError
+from ...domain import N_
+from ...domain.errors import Conflict
+from ...domain.lifecycle import EventState
 from ...errors import translate_error
 from ...extensions import db
+from ...models import User
 from ...models.base import utcnow
 from ...permissions import Permission, panel_only, permission_required, public
 from ..competitions import lifecycle
 from ..competitions.forms import TransitionForm
-from . import services
+from . import pairing, services, unlock
 
 bp = Blueprint("judging", __name__)
 
@@ -127,6 +130,7 @@ def _parse(item: dict) -> services.MarkInput:
         entered_at = datetime.fromisoformat(str(entered).replace("Z", "+00:00"))
         if entered_at.tzinfo is None:
             raise ValueError("entered_at")
+        entered_at = entered_at.astimezone(UTC)
     base = item.get("base")
     return services.MarkInput(
         client_id=str(item.get("client_id") or "")[:64],
@@ -144,76 +148,108 @@ def _parse(item: dict) -> services.MarkInput:
 @permission_required(Permission.MARKS_ENTER)
 @panel_only
 def submit_marks(event_id: int):
-    """Apply a batch of marks from a tablet; each item is answered on its own."""
+    """Apply a batch of marks from a tablet; each item is answered on its own.
+
+    The batch is checked against the judge's seat once, the chain locked once and the new
+    links stored in one transaction. If that transaction fails on a uniqueness check (the
+    same client id arriving at once from elsewhere), each mark is retried on its own.
+    """
     event = g.event
-    assignment = services.assignment_for(current_user, event)
+    user = current_user._get_current_object()
     body = request.get_json(silent=True)
     items = body.get("marks") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items or len(items) > MAX_BATCH:
+        services.mark_context(user, event, codes=(), criterion_ids=())  # 403 off the panel
         return jsonify(
             error="bad_request", message=_("Send a list of 1 to %(n)s marks.", n=MAX_BATCH)
         ), 400
-    now = utcnow()
-    results = []
+    parsed: list[services.MarkInput | None] = []
     for item in items:
-        client_id = str(item.get("client_id") or "") if isinstance(item, dict) else ""
         try:
-            mark = _parse(item)
+            parsed.append(_parse(item))
         except (ValueError, TypeError, AttributeError):
-            results.append(
-                {
-                    "client_id": client_id,
-                    "status": "refused",
-                    "mark_id": None,
-                    "value": None,
-                    "message": _("This mark cannot be read."),
-                }
-            )
+            parsed.append(None)
+    marks = [m for m in parsed if m is not None]
+    context = services.mark_context(
+        user,
+        event,
+        codes={m.code for m in marks},
+        criterion_ids={m.criterion_id for m in marks},
+    )
+    now = utcnow()
+    try:
+        with services.chain_write_turn():
+            answers = services.record_marks(user, event, marks, now=now, context=context)
+            _commit_keeping_loaded()
+    except IntegrityError:
+        db.session.rollback()
+        answers = [_one_by_one(user, event, mark, context, now) for mark in marks]
+    stored = any(a.status == "stored" for a in answers)
+    results, answered = [], iter(answers)
+    for item, mark in zip(items, parsed, strict=True):
+        if mark is None:
+            client_id = str(item.get("client_id") or "") if isinstance(item, dict) else ""
+            results.append(_result(client_id, "refused", _("This mark cannot be read.")))
             continue
-        # Each mark is its own transaction: stored marks stay stored whatever follows.
-        try:
-            outcome = services.record_mark(
-                current_user, event, mark, now=now, assignment=assignment
-            )
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()  # the same mark arrived twice at once: the first one won
-            earlier = services.find_submission(current_user, mark.client_id)
-            if earlier is None:
-                results.append(
-                    {
-                        "client_id": client_id,
-                        "status": "conflict",
-                        "mark_id": None,
-                        "value": None,
-                        "message": _("Please send this mark again."),
-                    }
-                )
-                continue
-            outcome = services.MarkOutcome("duplicate", earlier)
-        except DomainError as exc:
-            db.session.rollback()
-            stale = isinstance(exc, services.StaleMark)
-            results.append(
-                {
-                    "client_id": client_id,
-                    "status": "conflict" if stale else "refused",
-                    "mark_id": None,
-                    "value": exc.params.get("value") if stale else None,
-                    "message": translate_error(exc),
-                }
-            )
-            continue
-        results.append(
-            {
-                "client_id": client_id,
-                "status": outcome.status,
-                "mark_id": outcome.mark.id,
-                "value": f"{outcome.mark.value:.2f}",
-                "message": "",
-            }
-        )
+        results.append(_answer(next(answered)))
+    if stored:
+        # Imported here: the results package imports the lifecycle, which imports judging.
+        from ..results import services as results_services
+
+        results_services.schedule_recompute(event, actor=user)
     return jsonify(results=results)
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring what this request loaded (the user, the event): what follows
+    (the answer, the recompute request) then needs no second read of them. The chain head the
+    batch moved is expired by the service itself."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
+def _one_by_one(user, event, mark, context, now) -> services.MarkAnswer:
+    """The slow path: one mark in its own transaction; a lost race answers as a duplicate."""
+    try:
+        with services.chain_write_turn():
+            answer = services.record_marks(user, event, [mark], now=now, context=context)[0]
+            db.session.commit()
+        return answer
+    except IntegrityError:
+        db.session.rollback()
+    earlier = services.find_submission(user, mark.client_id)
+    if earlier is None:
+        return services.MarkAnswer(
+            mark.client_id, "conflict", error=Conflict(N_("Please send this mark again."))
+        )
+    return services.MarkAnswer(mark.client_id, "duplicate", earlier.id, earlier.value)
+
+
+def _result(client_id: str, status: str, message: str = "", mark_id=None, value=None) -> dict:
+    return {
+        "client_id": client_id,
+        "status": status,
+        "mark_id": mark_id,
+        "value": value,
+        "message": message,
+    }
+
+
+def _answer(answer: services.MarkAnswer) -> dict:
+    if answer.error is not None:
+        stale = isinstance(answer.error, services.StaleMark)
+        return _result(
+            answer.client_id,
+            answer.status,
+            translate_error(answer.error),
+            value=answer.error.params.get("value") if stale else None,
+        )
+    value = None if answer.value is None else f"{answer.value:.2f}"
+    return _result(answer.client_id, answer.status, mark_id=answer.mark_id, value=value)
 
 
 @bp.route("/events/<int:event_id>/console")
@@ -222,11 +258,16 @@ def console(event_id: int):
     """The chief judge's grid: marking codes × criteria, who has marked, what disagrees."""
     event = g.event
     progress = services.panel_progress(event)
+    consent = unlock.open_consent(event)
     return render_template(
         "judging/console.html",
         event=event,
         progress=progress,
         tab="console",
+        locked=event.state is EventState.SCORING_LOCKED,
+        consent=consent,
+        consent_by=db.session.get(User, consent.supervisor_id) if consent else None,
+        may_pair=pairing.seated_chief(current_user, event) is not None,
         steps=lifecycle.next_steps(current_user, event, now=utcnow()),
         guard_labels=lifecycle.GUARD_LABELS,
         action_labels=lifecycle.ACTION_LABELS,
