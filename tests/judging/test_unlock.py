@@ -165,3 +165,21 @@ def test_the_chief_judge_sees_the_consent_status_on_the_console(app, client, aut
     console = client.get(f"/events/{locked}/console").get_data(as_text=True)
     assert 'data-state="given"' in console
     assert client.get(f"/events/{locked}/unlock").status_code == 200
+
+
+def test_the_lifecycle_unlock_needs_the_consent_and_spends_it(app, locked):
+    """scoring_locked → in_progress by the chief judge: refused without a supervisor's
+    consent, allowed with it, and the consent is then used up."""
+    from compete.blueprints.competitions.lifecycle import transition_event
+
+    with app.app_context():
+        event = db.session.get(Event, locked)
+        chief = _user("chief")
+        with pytest.raises(Conflict):
+            transition_event(chief, event, EventState.IN_PROGRESS, reason="漏录一项", now=utcnow())
+        unlock.give_consent(_user("supervisor"), event, reason="同意补录", now=utcnow())
+        transition_event(chief, event, EventState.IN_PROGRESS, reason="漏录一项", now=utcnow())
+        db.session.commit()
+        assert event.state is EventState.IN_PROGRESS
+        consent = db.session.scalar(select(UnlockConsent))
+        assert consent.used_at is not None

@@ -231,3 +231,15 @@ def withdraw_unlock_consent(event_id: int):
     ):
         return redirect(url_for(".unlock_page", event_id=event_id))
     return _unlock_page(status=409)
+
+
+@bp.record_once
+def _join_lifecycle(_state) -> None:
+    """When the app is built: unlocking locked scoring needs, and spends, a supervisor's consent."""
+    lifecycle.GUARDS["supervisor_consent"] = unlock.supervisor_consent
+
+    def spend_consent(actor, event, step, now) -> None:
+        if step.from_state is EventState.SCORING_LOCKED:
+            unlock.use_consent(event, actor, now)
+
+    lifecycle.on_enter(EventState.IN_PROGRESS, spend_consent)
