@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -339,3 +340,35 @@ def test_the_panel_page_lists_drawn_judges(client, panel, organiser):
     assert "戊裁判" in page and "己裁判" in page
     current = page.split(zh("Current panel"))[1].split(zh("Draw the marking judges"))[0]
     assert "甲裁判" not in current
+
+
+def test_a_drawn_judge_gets_an_account_and_the_seat_role_once(app, client, panel, organiser):
+    """After the draw the organiser gives each seated judge access: a new account with a
+    one-time password and the event's judge role; asking again changes nothing."""
+    from compete.models import RoleAssignment, User
+
+    assert _draw(client, panel, seed="access-seed", size="3").status_code == 302
+    member = next(m for m in _members(app, panel.event) if m.removed_at is None)
+    token = _token(client, f"/events/{panel.event}/panel")
+    first = client.post(
+        f"/events/{panel.event}/panel/members/{member.id}/access", data={"csrf_token": token}
+    )
+    assert first.status_code == 200
+    assert first.headers["Cache-Control"] == "no-store"
+    page = first.get_data(as_text=True)
+    username = re.search(r'id="access-username">([^<]+)<', page).group(1)
+    password = re.search(r'id="access-password">([^<]+)<', page).group(1)
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        assert user.check_password(password)
+        roles = db.session.scalars(
+            select(RoleAssignment).where(RoleAssignment.user_id == user.id)
+        ).all()
+        assert [(r.role, r.event_id) for r in roles] == [(Role.JUDGE, panel.event)]
+    again = client.post(
+        f"/events/{panel.event}/panel/members/{member.id}/access",
+        data={"csrf_token": _token(client, f"/events/{panel.event}/panel")},
+    ).get_data(as_text=True)
+    assert 'id="access-password"' not in again  # the account exists: no new password
+    with app.app_context():
+        assert _count(app, RoleAssignment, RoleAssignment.user_id == user.id) == 1

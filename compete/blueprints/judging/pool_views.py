@@ -24,8 +24,9 @@ from ...models import Draw, DrawKind, Judge, JudgeConflict, PanelMember, PanelRo
 from ...models.base import utcnow
 from ...permissions import Permission, can, permission_required, require
 from ...scope import load_in_event
+from ..admin.forms import ROLE_LABELS as ACCOUNT_ROLE_LABELS
 from ..competitions.presets import default_preset
-from . import pool, pool_import
+from . import access, pool, pool_import
 from .views import bp
 
 TITLES = pool.TITLES
@@ -293,11 +294,16 @@ def remove_judge_conflict(conflict_id: int):
     return redirect(url_for(".judge_pool") + "#ties")
 
 
-def _render_panel(draw_form=None, member_form=None, status=200):
+def _render_panel(
+    draw_form=None, member_form=None, status=200, access_given=None, access_member=None
+):
     event = g.event
     return render_template(
         "judging/panel.html",
         event=event,
+        access_given=access_given,
+        access_member=access_member,
+        role_names={role.value: label for role, label in ACCOUNT_ROLE_LABELS.items()},
         members=pool.panel_of(event),
         draws=pool.panel_draws(event),
         current_draw=pool.current_panel_draw(event),
@@ -399,3 +405,20 @@ def remove_panel_member(event_id: int, member_id: int):
     db.session.commit()
     flash(_("Judge removed from the panel."), "success")
     return redirect(url_for(".panel", event_id=event_id))
+
+
+@bp.route("/events/<int:event_id>/panel/members/<int:member_id>/access", methods=["POST"])
+@permission_required(Permission.PANEL_MANAGE)
+def grant_access(event_id: int, member_id: int):
+    """An account (if needed) and the seat's event role for a seated judge; a new account's
+    initial password is shown on this answer only."""
+    member = load_in_event(PanelMember, member_id)  # the CSRF token is checked app-wide
+    try:
+        granted = access.grant_seat_access(current_user, g.event, member)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(translate_error(exc), "error")
+        return _render_panel(status=409)
+    db.session.commit()
+    response, status = _render_panel(access_given=granted, access_member=member)
+    return response, status, {"Cache-Control": "no-store"}
