@@ -36,6 +36,25 @@ class Award(StrEnum):
     MEDALLION = "medallion"  # Medallion for Excellence (世赛 优胜奖)
 
 
+# The name of every award value a preset can give (BANDS presets name theirs band_1, …), as
+# msgids: the one place pages, lists, exports and certificates take them from.
+AWARD_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        Award.FIRST.value: N_("First prize"),
+        Award.SECOND.value: N_("Second prize"),
+        Award.THIRD.value: N_("Third prize"),
+        Award.MERIT.value: N_("Merit award"),
+        Award.EXCELLENCE.value: N_("Excellence award"),
+        Award.GOLD.value: N_("Gold medal"),
+        Award.SILVER.value: N_("Silver medal"),
+        Award.BRONZE.value: N_("Bronze medal"),
+        Award.MEDALLION.value: N_("Medallion for Excellence"),
+        "band_1": N_("Rank band 1"),
+        "band_2": N_("Rank band 2"),
+        "band_3": N_("Rank band 3"),
+    }
+)
+
 PRIZES = (Award.FIRST, Award.SECOND, Award.THIRD)
 MEDALS = (Award.GOLD, Award.SILVER, Award.BRONZE)
 MEDAL_POINTS: Mapping[Award, int] = MappingProxyType(

@@ -41,7 +41,7 @@ from sqlalchemy.orm import selectinload
 
 from ... import audit
 from ...domain import N_
-from ...domain.awards import Award
+from ...domain.awards import AWARD_LABELS, Award
 from ...domain.errors import Conflict, InvalidInput
 from ...domain.grades import Grade, grade_label
 from ...domain.people import mask_name
@@ -74,17 +74,7 @@ REASON_NEEDED = N_("Give the reason for revoking the certificate.")
 ALREADY_REVOKED = N_("This certificate is already revoked.")
 
 # What an award certificate certifies (msgids; the stored wording, translated when shown).
-AWARD_WORDING: dict[Award, str] = {
-    Award.FIRST: N_("First prize"),
-    Award.SECOND: N_("Second prize"),
-    Award.THIRD: N_("Third prize"),
-    Award.MERIT: N_("Merit award"),
-    Award.EXCELLENCE: N_("Excellence award"),
-    Award.GOLD: N_("Gold medal"),
-    Award.SILVER: N_("Silver medal"),
-    Award.BRONZE: N_("Bronze medal"),
-    Award.MEDALLION: N_("Medallion for Excellence"),
-}
+AWARD_WORDING: dict[Award, str] = {award: AWARD_LABELS[award.value] for award in Award}
 # Titles named by a preset code; any other stored title is printed as it is.
 TITLE_WORDING: dict[str, str] = {
     "GD_TECH_EXPERT": N_("Guangdong Technical Expert"),

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from ... import audit
 from ...domain import N_
 from ...domain.awards import (
+    AWARD_LABELS,
     PRIZES,
-    Award,
     AwardRules,
     AwardShape,
     Band,
@@ -48,22 +48,6 @@ from ...models import (
 from ..results.services import bump_results_version, stored_results, tie_settings
 from . import promotions, titles
 from .titles import MemberResult, award_value
-
-# Labels of every award value a preset can give (BANDS presets name theirs band_1, band_2, …).
-AWARD_LABELS: Mapping[str, str] = {
-    Award.FIRST.value: N_("First prize"),
-    Award.SECOND.value: N_("Second prize"),
-    Award.THIRD.value: N_("Third prize"),
-    Award.MERIT.value: N_("Merit award"),
-    Award.EXCELLENCE.value: N_("Excellence award"),
-    Award.GOLD.value: N_("Gold medal"),
-    Award.SILVER.value: N_("Silver medal"),
-    Award.BRONZE.value: N_("Bronze medal"),
-    Award.MEDALLION.value: N_("Medallion for Excellence"),
-    "band_1": N_("Rank band 1"),
-    "band_2": N_("Rank band 2"),
-    "band_3": N_("Rank band 3"),
-}
 
 BOUNDARY_LABELS: Mapping[str, str] = {
     BoundaryTie.BETTER_BAND_FLAGGED.value: N_(

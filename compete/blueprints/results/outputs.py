@@ -32,7 +32,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ... import audit
 from ...domain import N_
-from ...domain.awards import Award
+from ...domain.awards import AWARD_LABELS
 from ...domain.idnumber import mask_id_number
 from ...domain.tiers import GROUP_LABELS
 from ...extensions import db
@@ -51,17 +51,6 @@ from ..judging.unseal import unsealed
 from ..registration.tickets import page_counter_css
 from . import services
 
-AWARD_LABELS: Mapping[Award, str] = {
-    Award.FIRST: N_("First prize"),
-    Award.SECOND: N_("Second prize"),
-    Award.THIRD: N_("Third prize"),
-    Award.MERIT: N_("Merit award"),
-    Award.EXCELLENCE: N_("Excellence award"),
-    Award.GOLD: N_("Gold medal"),
-    Award.SILVER: N_("Silver medal"),
-    Award.BRONZE: N_("Bronze medal"),
-    Award.MEDALLION: N_("Medallion for Excellence"),
-}
 TIE_KEY_LABELS: Mapping[str, str] = {
     "top_module": N_("the heaviest module"),
     "all_modules": N_("the modules in order"),
@@ -78,8 +67,8 @@ def award_label(value: str | None) -> str:
     if not value:
         return ""
     try:
-        return gettext(AWARD_LABELS[Award(value)])
-    except (ValueError, KeyError):
+        return gettext(AWARD_LABELS[value])
+    except KeyError:
         return value
 
 
