@@ -59,7 +59,7 @@ test: sysdeps install-test lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install-test
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/*.py; do case $$b in bench/wsgi_*) continue;; esac; echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
@@ -69,3 +69,8 @@ translations-update: install-test
 		-o compete/translations/messages.pot .
 	$(BIN)/pybabel update -i compete/translations/messages.pot -d compete/translations \
 		--no-fuzzy-matching
+
+# Screenshots for the user guide (docs/guide.*.md): the demo on a temporary server, in Chromium.
+.PHONY: guide-screenshots
+guide-screenshots: install-test
+	$(BIN)/python scripts/guide_screenshots.py

@@ -219,10 +219,11 @@ def import_competition(archive: dict[str, Any], *, actor=None, keep_ids: bool = 
     check_archive(archive)
     data = archive["tables"]
     tables = {t.name: t for t in _tables()}
-    if keep_ids and any(
+    empty = not any(
         db.session.scalar(select(tables[name].c.id).limit(1)) is not None
         for name in ("competitions", "users", "people")
-    ):
+    )
+    if keep_ids and not empty:
         raise Conflict(N_("A venue copy can only be loaded into an empty database."))
     for name in data:
         if name not in tables:
@@ -245,6 +246,16 @@ def import_competition(archive: dict[str, Any], *, actor=None, keep_ids: bool = 
             field="archive",
             event=broken[0],
             seq=broken[1],
+        )
+    # The chain's hashes cover the rows' ids: a database holding nothing yet keeps them all
+    # (a restore); one with other data would re-number the marks, so such an archive is refused.
+    keep_ids = keep_ids or empty
+    if not keep_ids and data.get("mark_events"):
+        raise Conflict(
+            N_(
+                "An archive with marks can only be loaded into an empty database, where every id"
+                " is kept and the mark chains still verify."
+            )
         )
     ids: dict[str, dict[int, int]] = defaultdict(dict)
     for table in _tables():
@@ -298,6 +309,7 @@ def import_competition(archive: dict[str, Any], *, actor=None, keep_ids: bool = 
     db.session.flush()
     if keep_ids:
         _advance_sequences(data)
+    _verify_imported_chains(data)
     new_id = ids["competitions"][data["competitions"][0]["id"]]
     audit.record(
         actor,
@@ -306,6 +318,19 @@ def import_competition(archive: dict[str, Any], *, actor=None, keep_ids: bool = 
         after={"events": len(data.get("events", [])), "marks": len(data.get("mark_events", []))},
     )
     return new_id
+
+
+def _verify_imported_chains(data: dict[str, Any]) -> None:
+    """Every imported event's mark chain verifies where it now lies, or nothing is kept."""
+    from .blueprints.judging.services import verify_marks
+    from .models import Event
+
+    for row in data.get("events", []):
+        event = db.session.scalar(select(Event).where(Event.public_code == row["public_code"]))
+        if event is not None and verify_marks(event) is not None:
+            raise InvalidInput(
+                N_("The imported chain does not verify here: nothing imported."), field="archive"
+            )
 
 
 def _advance_sequences(data: dict[str, Any]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Flask, current_app, request
 from flask_babel import get_locale
 from flask_login import current_user
@@ -29,6 +31,11 @@ def init_app(app: Flask) -> None:
         app,
         locale_selector=select_locale,
         default_translation_directories=str(app.root_path + "/translations"),
+    )
+
+    # Audit details and the like as readable JSON: Chinese kept as it is (autoescaped as text).
+    app.jinja_env.filters["plainjson"] = lambda value: json.dumps(
+        value, ensure_ascii=False, sort_keys=True, default=str
     )
 
     @app.context_processor

@@ -112,6 +112,7 @@ def test_round_trip_keeps_registrations_marks_and_the_chain(app, archive, other)
             select(Event).where(Event.competition_id == new_id, Event.code == "E01")
         )
         assert (event.mark_head, event.mark_seq) == (head, seq)
+        assert judging.verify_marks(event) is None  # the restored chain still verifies
         # Imported accounts exist but cannot sign in until an administrator sets a password.
         judge = _user("judge1")
         assert judge is not None and not judge.check_password(PASSWORD)
@@ -196,3 +197,14 @@ def test_criteria_are_remapped_to_the_new_scheme(archive, other):
         for mark in db.session.scalars(select(MarkEvent).where(MarkEvent.event_id == event.id)):
             criterion = db.session.get(SchemeCriterion, mark.criterion_id)
             assert criterion.module.scheme.event_id == event.id
+
+
+def test_an_archive_with_marks_is_refused_by_a_server_holding_other_data(archive, other):
+    """Its rows would be re-numbered and the chains could no longer be verified there."""
+    from .factories import make_competition
+
+    with other.app_context():
+        make_competition(name="另一个竞赛")
+        db.session.commit()
+        with pytest.raises(Conflict):
+            import_competition(archive)

@@ -54,7 +54,10 @@ def _world(app):
             "contestant": make_user(Role.CONTESTANT),
             "outsider": make_user(Role.ORGANISER, competition_id=comp_b.id),
         }
-        tokens = {key: create_api_token(None, u, name="matrix", can_write=True)[1] for key, u in users.items()}
+        tokens = {
+            key: create_api_token(None, u, name="matrix", can_write=True)[1]
+            for key, u in users.items()
+        }
         for key, role in (("judge", PanelRole.MARKING), ("chief_judge", PanelRole.CHIEF)):
             judge = Judge(name=f"裁判{key}", user_id=users[key].id)
             db.session.add(judge)
