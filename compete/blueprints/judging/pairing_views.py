@@ -233,13 +233,18 @@ def withdraw_unlock_consent(event_id: int):
     return _unlock_page(status=409)
 
 
+def _spend_consent(actor, event, step, now) -> None:
+    """On the chief judge's unlock (scoring_locked → in_progress), use up the consent."""
+    if step.from_state is EventState.SCORING_LOCKED:
+        unlock.use_consent(event, actor, now)
+
+
 @bp.record_once
 def _join_lifecycle(_state) -> None:
-    """When the app is built: unlocking locked scoring needs, and spends, a supervisor's consent."""
+    """When the app is built: unlocking locked scoring needs, and spends, a supervisor's consent.
+
+    Module-level functions only: the hook table is shared by every app built in a process and
+    ``on_enter`` adds a hook once.
+    """
     lifecycle.GUARDS["supervisor_consent"] = unlock.supervisor_consent
-
-    def spend_consent(actor, event, step, now) -> None:
-        if step.from_state is EventState.SCORING_LOCKED:
-            unlock.use_consent(event, actor, now)
-
-    lifecycle.on_enter(EventState.IN_PROGRESS, spend_consent)
+    lifecycle.on_enter(EventState.IN_PROGRESS, _spend_consent)
