@@ -35,7 +35,7 @@ AGGREGATION_LABELS = {
 
 
 class CompetitionForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Competition name"), validators=[DataRequired(), Length(max=200)])
     tier = SelectField(
         _l("Level"),
         choices=choices((t.value, _l(TIER_LABELS[t])) for t in Tier),
@@ -75,7 +75,7 @@ class CompetitionForm(FlaskForm):
 
 class EventForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=20)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Event name"), validators=[DataRequired(), Length(max=200)])
     occupation = StringField(
         _l("Occupation (职业/工种)"), validators=[DataRequired(), Length(max=100)]
     )
@@ -147,4 +147,4 @@ class TransitionForm(FlaskForm):
 
 class PresetCopyForm(FlaskForm):
     key = StringField(_l("Key"), validators=[DataRequired(), Length(max=64)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Preset name"), validators=[DataRequired(), Length(max=200)])

@@ -128,15 +128,15 @@ def unseal_step(user: User, event: Event, layer: str, *, now: datetime) -> Unsea
 def mapping(event: Event) -> tuple[list[str], list[list[str]]]:
     """The columns open so far and one row per coded entry (sealed layers are left out)."""
     states = {s.layer: s.status == "open" for s in layers(event)}
-    columns = ["评审号"]
+    columns = [N_("Marking code")]  # msgids: the page shows them in the reader's language
     if states["review_code"]:
-        columns.append("赛位号")
+        columns.append(N_("Station"))
     if states["station"]:
-        columns.append("参赛号")
+        columns.append(N_("Entry number"))
     if states["entry_number"]:
-        columns.append("准考证号")
+        columns.append(N_("Admission number"))
     if states["person"]:
-        columns += ["选手", "单位"]
+        columns += [N_("Contestant"), N_("Unit")]
     rows = []
     pairs = db.session.execute(
         select(ReviewCode.code, Entry)

@@ -43,7 +43,12 @@ def set_language():
     response = redirect(target)
     if code in current_app.config["LANGUAGES"]:
         response.set_cookie(
-            LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", secure=True, httponly=True
+            LANG_COOKIE,
+            code,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=request.is_secure or current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
         )
         if current_user.is_authenticated:
             current_user.locale = code
