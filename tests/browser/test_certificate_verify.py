@@ -76,6 +76,7 @@ def issued(live_server, live_env) -> Issued:
             name=certificate.person.name,
             result_token=db.session.get(Entry, s.entry_ids[0]).qr_token,
         )
+        db.session.remove()  # give the connection back before closing the pool
         db.engine.dispose()
     return result
 

@@ -101,7 +101,7 @@ def _marks(database_url: str, event_id: int, code: str) -> list[tuple[int, Decim
                     JOIN review_codes rc ON rc.entry_id = me.entry_id AND rc.event_id = me.event_id
                     JOIN users u ON u.id = me.judge_user_id
                     WHERE me.event_id = :event AND rc.code = :code AND u.username = :judge
-                    ORDER BY me.criterion_id
+                    ORDER BY me.criterion_id, me.seq
                     """
                 ),
                 {"event": event_id, "code": code, "judge": JUDGE},
