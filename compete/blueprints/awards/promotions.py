@@ -35,7 +35,9 @@ from .titles import (
     MemberResult,
     award_value,
     check_approval,
+    clean_reason,
     local_day,
+    record_decision,
 )
 
 _PRIZE_LADDER = (Award.FIRST, Award.SECOND, Award.THIRD)
@@ -229,15 +231,6 @@ def sync_event_promotions(
 # ---------------------------------------------------------------- decisions
 
 
-def _reason(reason: str | None) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput(N_("Give a reason."), field="reason")
-    if len(reason) > 2000:
-        raise InvalidInput(N_("The reason is too long (2,000 characters at most)."), field="reason")
-    return reason
-
-
 def approve_promotions(
     actor,
     event: Event,
@@ -287,19 +280,15 @@ def approve_promotions(
             )
         rows.append(grant)
     for grant in rows:
-        grant.status = GrantStatus.GRANTED
         grant.approval_ref = ref
         grant.granted_on = granted_on
-        grant.decided_by_id = getattr(actor, "id", None)
-        grant.decided_at = now
-        db.session.flush()
-        audit.record(
+        record_decision(
             actor,
-            "promotion.granted",
             grant,
-            before={"status": GrantStatus.PROPOSED},
+            action="promotion.granted",
+            status=GrantStatus.GRANTED,
+            now=now,
             after={
-                "status": GrantStatus.GRANTED,
                 "person_id": grant.person_id,
                 "occupation": grant.occupation,
                 "from_grade": grant.from_grade,
@@ -313,49 +302,35 @@ def approve_promotions(
 
 
 def decline_promotion(actor, grant: PromotionGrant, *, reason: str, now: datetime):
-    reason = _reason(reason)
+    reason = clean_reason(reason)
     if grant.status is not GrantStatus.PROPOSED:
         raise Conflict(
             N_("The promotion for %(name)s is not waiting for approval."), name=grant.person.name
         )
-    grant.status = GrantStatus.DECLINED
-    grant.reason = reason
-    grant.decided_by_id = getattr(actor, "id", None)
-    grant.decided_at = now
-    db.session.flush()
-    audit.record(
+    return record_decision(
         actor,
-        "promotion.declined",
         grant,
-        before={"status": GrantStatus.PROPOSED},
-        after={"status": GrantStatus.DECLINED, "person_id": grant.person_id},
+        action="promotion.declined",
+        status=GrantStatus.DECLINED,
+        after={"person_id": grant.person_id},
+        now=now,
         reason=reason,
     )
-    return grant
 
 
 def revoke_promotion(actor, grant: PromotionGrant, *, reason: str, now: datetime):
-    reason = _reason(reason)
+    reason = clean_reason(reason)
     if grant.status is not GrantStatus.GRANTED:
         raise Conflict(N_("Only an approved promotion can be revoked."))
-    grant.status = GrantStatus.REVOKED
-    grant.reason = reason
-    grant.decided_by_id = getattr(actor, "id", None)
-    grant.decided_at = now
-    db.session.flush()
-    audit.record(
+    return record_decision(
         actor,
-        "promotion.revoked",
         grant,
-        before={"status": GrantStatus.GRANTED},
-        after={
-            "status": GrantStatus.REVOKED,
-            "person_id": grant.person_id,
-            "to_grade": grant.to_grade,
-        },
+        action="promotion.revoked",
+        status=GrantStatus.REVOKED,
+        after={"person_id": grant.person_id, "to_grade": grant.to_grade},
+        now=now,
         reason=reason,
     )
-    return grant
 
 
 def record_promotion(

@@ -265,7 +265,7 @@ def sync_event_titles(
 # ---------------------------------------------------------------- decisions
 
 
-def _clean_reason(reason: str | None) -> str:
+def clean_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(N_("Give a reason."), field="reason")
@@ -288,6 +288,38 @@ def check_approval(approval_ref: str | None, granted_on: date | None, *, now: da
     if granted_on > local_day(now):
         raise InvalidInput(N_("The approval date cannot be in the future."), field="granted_on")
     return ref
+
+
+def record_decision(
+    actor,
+    grant,
+    *,
+    action: str,
+    status: GrantStatus,
+    after: dict[str, Any],
+    now: datetime,
+    reason: str | None = None,
+    event_id: int | None = None,
+):
+    """Set a title or promotion grant's decision (status, who, when, reason), flush and audit
+    it as ``action`` with ``after`` (the status is added); the one way either kind changes."""
+    before = {"status": grant.status}
+    grant.status = status
+    if reason is not None:
+        grant.reason = reason
+    grant.decided_by_id = getattr(actor, "id", None)
+    grant.decided_at = now
+    db.session.flush()
+    audit.record(
+        actor,
+        action,
+        grant,
+        before=before,
+        after={"status": status, **after},
+        reason=reason,
+        **({"event_id": event_id} if event_id is not None else {}),
+    )
+    return grant
 
 
 def _holds_elsewhere(grant: TitleGrant) -> bool:
@@ -339,24 +371,20 @@ def approve_titles(
             )
         rows.append(grant)
     for grant in rows:
-        grant.status = GrantStatus.GRANTED
         grant.approval_ref = ref
         grant.granted_on = granted_on
-        grant.decided_by_id = getattr(actor, "id", None)
-        grant.decided_at = now
-        db.session.flush()
-        audit.record(
+        record_decision(
             actor,
-            "title.granted",
             grant,
-            before={"status": GrantStatus.PROPOSED},
+            action="title.granted",
+            status=GrantStatus.GRANTED,
             after={
-                "status": GrantStatus.GRANTED,
                 "person_id": grant.person_id,
                 "title": grant.title,
                 "approval_ref": ref,
                 "granted_on": granted_on,
             },
+            now=now,
             event_id=event.id,
         )
     return rows
@@ -364,46 +392,36 @@ def approve_titles(
 
 def decline_title(actor, grant: TitleGrant, *, reason: str, now: datetime) -> TitleGrant:
     """The authority did not confirm a proposed title."""
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     if grant.status is not GrantStatus.PROPOSED:
         raise Conflict(
             N_("The title for %(name)s is not waiting for approval."), name=grant.person.name
         )
-    grant.status = GrantStatus.DECLINED
-    grant.reason = reason
-    grant.decided_by_id = getattr(actor, "id", None)
-    grant.decided_at = now
-    db.session.flush()
-    audit.record(
+    return record_decision(
         actor,
-        "title.declined",
         grant,
-        before={"status": GrantStatus.PROPOSED},
-        after={"status": GrantStatus.DECLINED, "person_id": grant.person_id},
+        action="title.declined",
+        status=GrantStatus.DECLINED,
+        after={"person_id": grant.person_id},
+        now=now,
         reason=reason,
     )
-    return grant
 
 
 def revoke_title(actor, grant: TitleGrant, *, reason: str, now: datetime) -> TitleGrant:
     """Withdraw a granted title, with a reason; the row stays as history."""
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     if grant.status is not GrantStatus.GRANTED:
         raise Conflict(N_("Only a granted title can be revoked."))
-    grant.status = GrantStatus.REVOKED
-    grant.reason = reason
-    grant.decided_by_id = getattr(actor, "id", None)
-    grant.decided_at = now
-    db.session.flush()
-    audit.record(
+    return record_decision(
         actor,
-        "title.revoked",
         grant,
-        before={"status": GrantStatus.GRANTED},
-        after={"status": GrantStatus.REVOKED, "person_id": grant.person_id, "title": grant.title},
+        action="title.revoked",
+        status=GrantStatus.REVOKED,
+        after={"person_id": grant.person_id, "title": grant.title},
+        now=now,
         reason=reason,
     )
-    return grant
 
 
 def record_title(
