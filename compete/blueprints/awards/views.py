@@ -182,15 +182,13 @@ def approve_promotions(event_id: int):
     return _approve(services.approve_promotions, "promotions")
 
 
-@bp.route("/events/<int:event_id>/titles/<int:grant_id>/<action>", methods=["POST"])
-@permission_required(Permission.AWARDS_MANAGE)
-def title_decision(event_id: int, grant_id: int, action: str):
+def _decide(model, decline, revoke, event_id: int, grant_id: int, action: str, tab: str):
+    """Decline or revoke one title or promotion grant of the event, with the form's reason."""
     if action not in DECISIONS:
         abort(404)
-    grant = load_in_event(TitleGrant, grant_id)
-    service = services.decline_title if action == "decline" else services.revoke_title
+    grant = load_in_event(model, grant_id)
     commit_or_flash(
-        service,
+        decline if action == "decline" else revoke,
         current_user,
         g.event,
         grant,
@@ -198,7 +196,21 @@ def title_decision(event_id: int, grant_id: int, action: str):
         now=utcnow(),
         success=_("Decision recorded."),
     )
-    return _back(event_id, "titles")
+    return _back(event_id, tab)
+
+
+@bp.route("/events/<int:event_id>/titles/<int:grant_id>/<action>", methods=["POST"])
+@permission_required(Permission.AWARDS_MANAGE)
+def title_decision(event_id: int, grant_id: int, action: str):
+    return _decide(
+        TitleGrant,
+        services.decline_title,
+        services.revoke_title,
+        event_id,
+        grant_id,
+        action,
+        "titles",
+    )
 
 
 @bp.route(
@@ -207,20 +219,15 @@ def title_decision(event_id: int, grant_id: int, action: str):
 )
 @permission_required(Permission.AWARDS_MANAGE)
 def promotion_decision(event_id: int, grant_id: int, action: str):
-    if action not in DECISIONS:
-        abort(404)
-    grant = load_in_event(PromotionGrant, grant_id)
-    service = services.decline_promotion if action == "decline" else services.revoke_promotion
-    commit_or_flash(
-        service,
-        current_user,
-        g.event,
-        grant,
-        reason=request.form.get("reason", ""),
-        now=utcnow(),
-        success=_("Decision recorded."),
+    return _decide(
+        PromotionGrant,
+        services.decline_promotion,
+        services.revoke_promotion,
+        event_id,
+        grant_id,
+        action,
+        "promotions",
     )
-    return _back(event_id, "promotions")
 
 
 # ---------------------------------------------------------------- lists for approval
