@@ -24,6 +24,9 @@ class Config:
     SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
     # Judges at tablets stay signed in through a marking day; their sessions idle longer.
     SESSION_IDLE_TIMEOUT_TABLET = timedelta(hours=4)
+    # The cookie only carries the session token; idle and absolute limits live in the row, so
+    # the cookie need not be signed and sent again on every answer.
+    SESSION_REFRESH_EACH_REQUEST = False
 
     # Forms: tablets replay queued marks late, so CSRF tokens do not expire with time.
     WTF_CSRF_TIME_LIMIT = None

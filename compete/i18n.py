@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 
+from babel import Locale
 from flask import Flask, current_app, request
 from flask_babel import get_locale
 from flask_login import current_user
@@ -13,7 +15,17 @@ from .extensions import babel
 LANG_COOKIE = "lang"
 
 
-def select_locale() -> str:
+@cache
+def _locale(code: str) -> Locale:
+    """Parsed once per process: parsing looks the locale data up on disk every time."""
+    return Locale.parse(code)
+
+
+def select_locale() -> Locale:
+    return _locale(_select_code())
+
+
+def _select_code() -> str:
     languages = current_app.config["LANGUAGES"]
     chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
     if chosen in languages:

@@ -8,16 +8,23 @@ answers 404 for a record of another event, so ids cannot be walked across scopes
 from __future__ import annotations
 
 from flask import Flask, abort, g
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from .extensions import db
 from .models import Competition, Event, Unit
+
+# Built once: the event with its competition in one read (most pages and every check need both).
+_EVENT = (
+    select(Event).options(joinedload(Event.competition)).where(Event.id == bindparam("event_id"))
+)
 
 
 def _load_scope(endpoint, values) -> None:
     if not values:
         return
     if "event_id" in values:
-        event = db.session.get(Event, values["event_id"])
+        event = db.session.execute(_EVENT, {"event_id": values["event_id"]}).scalar_one_or_none()
         if event is None:
             abort(404)
         g.event = event

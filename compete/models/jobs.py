@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -11,6 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from .base import UTCDateTime, str_enum, utcnow
+
+RECOMPUTE_JOB = "results.recompute"
+# A queued or running job older than this is taken for dead (its process went away).
+DEAD_JOB_AFTER = timedelta(minutes=10)
 
 
 class JobStatus(StrEnum):

@@ -23,13 +23,11 @@ from typing import Any
 from flask import g, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 
 from ...converters import MAX_ID
 from ...domain import N_
-from ...domain.errors import Conflict, InvalidInput
+from ...domain.errors import InvalidInput
 from ...errors import translate_error
-from ...extensions import db
 from ...models.base import utcnow
 from ...permissions import Permission, panel_only, permission_required
 from ..judging import services as judging
@@ -128,22 +126,6 @@ def _answer(answer: judging.MarkAnswer) -> dict:
     return _result(answer.client_id, answer.status, mark_id=answer.mark_id, value=value)
 
 
-def _one_by_one(user, event, one: judging.MarkInput, context, now) -> judging.MarkAnswer:
-    """One mark in its own transaction; a lost race on its client id answers as a duplicate."""
-    try:
-        answer = judging.record_marks(user, event, [one], now=now, context=context)[0]
-        db.session.commit()
-        return answer
-    except IntegrityError:
-        db.session.rollback()
-    earlier = judging.find_submission(user, one.client_id)
-    if earlier is None:
-        return judging.MarkAnswer(
-            one.client_id, "conflict", error=Conflict(N_("Please send this mark again."))
-        )
-    return judging.MarkAnswer(one.client_id, "duplicate", earlier.id, earlier.value)
-
-
 @bp.route("/events/<id:event_id>/marks", methods=["POST"])
 @permission_required(Permission.MARKS_ENTER)
 @panel_only
@@ -171,15 +153,8 @@ def submit_marks(event_id: int):
     )
     if not batch:
         raise InvalidInput(N_("Send a list of 1 to %(n)s marks."), field="marks", n=MAX_BATCH)
-    now = utcnow()
-    answers: list[judging.MarkAnswer] = []
-    if marks:
-        try:
-            answers = judging.record_marks(user, event, marks, now=now, context=context)
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            answers = [_one_by_one(user, event, one, context, now) for one in marks]
+    outcome = judging.submit_batch(user, event, marks, context=context, now=utcnow())
+    answers = outcome.answers
     answered = iter(answers)
     replies = []
     for item, one in zip(items, parsed, strict=True):
@@ -189,6 +164,6 @@ def submit_marks(event_id: int):
             replies.append(_result(client_id, "refused", _("This mark cannot be read.")))
         else:
             replies.append(_answer(next(answered)))
-    if any(a.status == "stored" for a in answers):
+    if outcome.recompute:
         results.schedule_recompute(event, actor=user)
     return {"results": replies}

@@ -13,7 +13,8 @@ from datetime import timedelta
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from ...errors import error_response, wants_json
 from ...extensions import db, login_manager
@@ -72,6 +73,15 @@ def revoke_all(user: User, *, keep_token: str | None = None) -> int:
     return count
 
 
+# Built once: the session, its user and the user's roles in one read, on every request.
+_SESSION_USER = (
+    select(LoginSession, User)
+    .join(User, User.id == LoginSession.user_id)
+    .options(joinedload(User.assignments))
+    .where(LoginSession.token_hash == bindparam("token_hash"))
+)
+
+
 def _load_user(user_id: str) -> User | None:
     if request.path.startswith(API_PREFIX):
         # The API is CSRF-exempt, so a browser's cookie must not sign it in: API requests
@@ -80,9 +90,12 @@ def _load_user(user_id: str) -> User | None:
     token = session.get(SESSION_KEY)
     if not token:
         return None
-    row = db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _hash(token)))
+    found = db.session.execute(_SESSION_USER, {"token_hash": _hash(token)}).unique().first()
     now = utcnow()
-    if row is None or row.revoked_at is not None or str(row.user_id) != user_id:
+    if found is None:
+        return None
+    row, user = found
+    if row.revoked_at is not None or str(row.user_id) != user_id:
         return None
     idle = current_app.config[
         "SESSION_IDLE_TIMEOUT_TABLET" if row.is_tablet else "SESSION_IDLE_TIMEOUT"
@@ -91,8 +104,7 @@ def _load_user(user_id: str) -> User | None:
         row.revoked_at = now
         db.session.commit()
         return None
-    user = db.session.get(User, row.user_id)
-    if user is None or not user.is_active:
+    if not user.is_active:
         return None
     if now - row.last_seen_at > TOUCH_EVERY and request.method != "HEAD":
         row.last_seen_at = now

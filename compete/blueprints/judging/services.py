@@ -12,6 +12,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, union_all, update
+from sqlalchemy.exc import IntegrityError
 
 from ... import audit
 from ...domain import N_
@@ -40,6 +41,7 @@ from ...models import (
     SchemeModule,
     User,
 )
+from ...models.jobs import DEAD_JOB_AFTER, RECOMPUTE_JOB, Job, JobStatus
 
 MARKING_ROLES = (PanelRole.MARKING, PanelRole.CHIEF)
 
@@ -353,11 +355,36 @@ _CODES = (
         _RC.c.event_id == bindparam("event_id"), _RC.c.code.in_(bindparam("codes", expanding=True))
     )
 )
+_T_JOB = Job.__table__
+# A recompute of the event that has not started reading the chain: queued, or running and still
+# waiting for a burst to settle (``done`` is 0 until it reads); dead ones do not count.
+_WAITING_RECOMPUTE = (
+    select(_T_JOB.c.id)
+    .where(
+        _T_JOB.c.kind == RECOMPUTE_JOB,
+        _T_JOB.c.event_id == bindparam("event_id"),
+        or_(
+            and_(_T_JOB.c.status == JobStatus.QUEUED, _T_JOB.c.created_at > bindparam("alive")),
+            and_(
+                _T_JOB.c.status == JobStatus.RUNNING,
+                _T_JOB.c.done == 0,
+                or_(_T_JOB.c.started_at.is_(None), _T_JOB.c.started_at > bindparam("alive")),
+            ),
+        ),
+    )
+    .limit(1)
+    .scalar_subquery()
+)
 _LOCK = (
     update(_T_EVENT)
     .where(_T_EVENT.c.id == bindparam("event_id"))
     .values(mark_seq=_T_EVENT.c.mark_seq)
-    .returning(_T_EVENT.c.mark_seq, _T_EVENT.c.mark_head, _T_EVENT.c.state)
+    .returning(
+        _T_EVENT.c.mark_seq,
+        _T_EVENT.c.mark_head,
+        _T_EVENT.c.state,
+        _WAITING_RECOMPUTE.label("recompute_waiting"),
+    )
 )
 _HEAD = (
     update(_T_EVENT)
@@ -391,17 +418,10 @@ _KNOWN = union_all(
         _T_MARK.c.entry_id.in_(bindparam("entry_ids", expanding=True)),
         _T_MARK.c.criterion_id.in_(bindparam("criterion_ids", expanding=True)),
     ),
-).order_by("seq")
-_INSERT = insert(_T_MARK)
-_INSERT_ONE = insert(_T_MARK).returning(_T_MARK.c.id)
-_NEW_IDS = (
-    select(_T_MARK.c.id)
-    .where(
-        _T_MARK.c.event_id == bindparam("event_id"),
-        _T_MARK.c.seq.between(bindparam("first"), bindparam("last")),
-    )
-    .order_by(_T_MARK.c.seq)
-)
+)  # no ORDER BY: it would make SQLite walk the event's whole chain by seq instead of the cells
+# The new ids with their places in the chain, from the insert itself: one statement for the
+# batch (SQLite cannot promise the order of RETURNING rows, so they are matched by seq).
+_INSERT_RETURNING = insert(_T_MARK).returning(_T_MARK.c.seq, _T_MARK.c.id)
 
 
 def mark_context(user: User, event: Event, *, codes, criterion_ids) -> MarkContext:
@@ -452,6 +472,22 @@ def record_marks(
 ) -> list[MarkAnswer]:
     """Apply a batch of marks from one judge, each exactly once; one answer per mark, in order.
 
+    See :func:`_record_marks`; the caller commits.
+    """
+    return _record_marks(user, event, marks, now=now, context=context)[0]
+
+
+def _record_marks(
+    user: User,
+    event: Event,
+    marks: list[MarkInput],
+    *,
+    now: datetime,
+    context: MarkContext | None = None,
+) -> tuple[list[MarkAnswer], ChainLock | None]:
+    """Apply a batch of marks from one judge, each exactly once; one answer per mark, in order,
+    and the chain as locked (None when the batch needed no lock).
+
     A replayed ``client_id`` answers with the first copy, even once the event is locked.
     Otherwise a mark is refused for a locked event, a code or criterion not assigned to the
     judge, a value out of range or off the step, and a stale edit (``base`` is not the latest
@@ -484,8 +520,8 @@ def record_marks(
     is_open = event.state is EventState.IN_PROGRESS
     chain = None
     if is_open and checked:
-        chain = _lock_chain_for_batch(event)  # (seq, head, state) as of the lock
-        is_open = chain[2] is EventState.IN_PROGRESS
+        chain = _lock_chain_for_batch(event, now)
+        is_open = chain.state is EventState.IN_PROGRESS
     cells = {(entry_id, marks[i].criterion_id) for i, (entry_id, _v, _r) in checked.items()}
     earlier, latest = _known_marks(user, event, client_ids, cells if is_open else set())
 
@@ -539,7 +575,7 @@ def record_marks(
             answers[index] = MarkAnswer(
                 mark.client_id, status, ids[position], new_rows[position]["value"]
             )
-    return answers
+    return answers, chain
 
 
 def _refused(mark: MarkInput, exc: DomainError) -> MarkAnswer:
@@ -616,10 +652,33 @@ def chain_write_turn() -> Iterator[None]:
         os.close(handle)  # releases the lock
 
 
-def _lock_chain_for_batch(event: Event) -> tuple[int, str, EventState]:
+@dataclass(frozen=True)
+class ChainLock:
+    """The event's chain as read under its lock, and whether a recompute still waits to read."""
+
+    seq: int
+    head: str
+    state: EventState
+    recompute_waiting: bool
+
+
+def _lock_chain_for_batch(event: Event, now: datetime) -> ChainLock:
     """Lock the event's chain (as ``_lock_chain``) and read its head and state under the lock."""
-    row = db.session.connection().execute(_LOCK, {"event_id": event.id}).one()
-    return row[0], row[1], EventState(row[2])
+    row = (
+        db.session.connection()
+        .execute(_LOCK, {"event_id": event.id, "alive": _utc(now) - DEAD_JOB_AFTER})
+        .one()
+    )
+    return ChainLock(row[0], row[1], EventState(row[2]), row[3] is not None)
+
+
+def touch_chain(event_id: int) -> None:
+    """Take the event's chain lock in the current transaction (the caller commits).
+
+    A recompute does this as it starts reading: a batch that saw it still waiting (and so did
+    not ask for another) holds the lock until it commits, so the reading sees that batch.
+    """
+    db.session.execute(update(Event).where(Event.id == event_id).values(mark_seq=Event.mark_seq))
 
 
 def _known_marks(
@@ -640,7 +699,9 @@ def _known_marks(
             "criterion_ids": sorted({c for _e, c in cells}),
         },
     )
-    for found, mark_id, client_id, entry_id, criterion_id, value, _seq in rows:
+    for found, mark_id, client_id, entry_id, criterion_id, value, _seq in sorted(
+        rows, key=lambda row: row[6]
+    ):
         if found == "d":
             earlier[client_id] = (mark_id, value)
         elif (entry_id, criterion_id) in cells:  # in chain order: the last one is in force
@@ -648,26 +709,20 @@ def _known_marks(
     return earlier, latest
 
 
-def _append_batch(event: Event, rows: list[dict], chain: tuple[int, str, EventState]) -> list[int]:
+def _append_batch(event: Event, rows: list[dict], chain: ChainLock) -> list[int]:
     """Append ``rows`` to the chain locked as ``chain``: one insert, one head update.
 
     Each link's hash covers ``MarkEvent.payload()`` of its fields, as ``verify_marks`` reads
     them back (times in UTC).
     """
-    seq, head, _state = chain
+    seq, head = chain.seq, chain.head
     for fields in rows:
         seq += 1
         fields.update(event_id=event.id, seq=seq, prev_hash=head)
         head = fields["hash"] = link_hash(head, MarkEvent.payload(SimpleNamespace(**fields)))
     conn = db.session.connection()
-    if len(rows) == 1:
-        ids = [conn.execute(_INSERT_ONE, rows[0]).scalar_one()]
-    else:
-        # One executemany, then the new ids by their places in the chain (SQLite cannot promise
-        # the order of RETURNING rows of a multi-row insert).
-        conn.execute(_INSERT, rows)
-        bounds = {"event_id": event.id, "first": rows[0]["seq"], "last": rows[-1]["seq"]}
-        ids = list(conn.execute(_NEW_IDS, bounds).scalars())
+    by_seq = dict(conn.execute(_INSERT_RETURNING, rows).all())  # seq -> id, in any order
+    ids = [by_seq[fields["seq"]] for fields in rows]
     conn.execute(_HEAD, {"event_id": event.id, "new_seq": seq, "new_head": head})
     db.session.expire(event, ["mark_seq", "mark_head"])
     return ids
@@ -689,6 +744,67 @@ def record_mark(
     if answer.error is not None:
         raise answer.error
     return MarkOutcome(answer.status, db.session.get(MarkEvent, answer.mark_id))
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """The answers to a tablet's batch, and whether the results need a recompute asked for
+    (something was stored and no recompute is still waiting to read the chain)."""
+
+    answers: list[MarkAnswer]
+    recompute: bool
+
+
+def submit_batch(
+    user: User, event: Event, marks: list[MarkInput], *, context: MarkContext, now: datetime
+) -> BatchOutcome:
+    """Record a batch of marks and commit: the tablet page's and the API's one way in.
+
+    One transaction for the batch; if it fails on a uniqueness check (the same client id
+    arriving at once from elsewhere), each mark is tried again in its own.
+    """
+    if not marks:
+        return BatchOutcome([], False)
+    try:
+        with chain_write_turn():
+            answers, chain = _record_marks(user, event, marks, now=now, context=context)
+            _commit_keeping_loaded()
+        waiting = chain is not None and chain.recompute_waiting
+    except IntegrityError:
+        db.session.rollback()
+        answers = [_one_by_one(user, event, mark, context, now) for mark in marks]
+        waiting = False
+    stored = any(a.status == "stored" for a in answers)
+    return BatchOutcome(answers, stored and not waiting)
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring what this request loaded (the user, the event): what follows
+    (the answer, the recompute request) then needs no second read of them. The chain head the
+    batch moved is expired by ``_append_batch``."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
+def _one_by_one(user, event, mark, context, now) -> MarkAnswer:
+    """The slow path: one mark in its own transaction; a lost race answers as a duplicate."""
+    try:
+        with chain_write_turn():
+            answer = record_marks(user, event, [mark], now=now, context=context)[0]
+            db.session.commit()
+        return answer
+    except IntegrityError:
+        db.session.rollback()
+    earlier = find_submission(user, mark.client_id)
+    if earlier is None:
+        return MarkAnswer(
+            mark.client_id, "conflict", error=Conflict(N_("Please send this mark again."))
+        )
+    return MarkAnswer(mark.client_id, "duplicate", earlier.id, earlier.value)
 
 
 def _lock_chain(event: Event) -> None:

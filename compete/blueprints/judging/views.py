@@ -18,10 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 
-from ...domain import N_
-from ...domain.errors import Conflict
 from ...domain.lifecycle import EventState
 from ...errors import translate_error
 from ...extensions import db
@@ -150,9 +147,8 @@ def _parse(item: dict) -> services.MarkInput:
 def submit_marks(event_id: int):
     """Apply a batch of marks from a tablet; each item is answered on its own.
 
-    The batch is checked against the judge's seat once, the chain locked once and the new
-    links stored in one transaction. If that transaction fails on a uniqueness check (the
-    same client id arriving at once from elsewhere), each mark is retried on its own.
+    The batch is checked against the judge's seat once, then recorded by
+    ``services.submit_batch`` (the chain locked once, the new links stored in one transaction).
     """
     event = g.event
     user = current_user._get_current_object()
@@ -176,57 +172,20 @@ def submit_marks(event_id: int):
         codes={m.code for m in marks},
         criterion_ids={m.criterion_id for m in marks},
     )
-    now = utcnow()
-    try:
-        with services.chain_write_turn():
-            answers = services.record_marks(user, event, marks, now=now, context=context)
-            _commit_keeping_loaded()
-    except IntegrityError:
-        db.session.rollback()
-        answers = [_one_by_one(user, event, mark, context, now) for mark in marks]
-    stored = any(a.status == "stored" for a in answers)
-    results, answered = [], iter(answers)
+    outcome = services.submit_batch(user, event, marks, context=context, now=utcnow())
+    results, answered = [], iter(outcome.answers)
     for item, mark in zip(items, parsed, strict=True):
         if mark is None:
             client_id = str(item.get("client_id") or "") if isinstance(item, dict) else ""
             results.append(_result(client_id, "refused", _("This mark cannot be read.")))
             continue
         results.append(_answer(next(answered)))
-    if stored:
+    if outcome.recompute:
         # Imported here: the results package imports the lifecycle, which imports judging.
         from ..results import services as results_services
 
         results_services.schedule_recompute(event, actor=user)
     return jsonify(results=results)
-
-
-def _commit_keeping_loaded() -> None:
-    """Commit without expiring what this request loaded (the user, the event): what follows
-    (the answer, the recompute request) then needs no second read of them. The chain head the
-    batch moved is expired by the service itself."""
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
-
-
-def _one_by_one(user, event, mark, context, now) -> services.MarkAnswer:
-    """The slow path: one mark in its own transaction; a lost race answers as a duplicate."""
-    try:
-        with services.chain_write_turn():
-            answer = services.record_marks(user, event, [mark], now=now, context=context)[0]
-            db.session.commit()
-        return answer
-    except IntegrityError:
-        db.session.rollback()
-    earlier = services.find_submission(user, mark.client_id)
-    if earlier is None:
-        return services.MarkAnswer(
-            mark.client_id, "conflict", error=Conflict(N_("Please send this mark again."))
-        )
-    return services.MarkAnswer(mark.client_id, "duplicate", earlier.id, earlier.value)
 
 
 def _result(client_id: str, status: str, message: str = "", mark_id=None, value=None) -> dict:

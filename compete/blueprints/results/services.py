@@ -25,7 +25,7 @@ import time as clock
 from collections.abc import Collection, Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -65,11 +65,10 @@ from ...models import (
     User,
 )
 from ...models.base import utcnow
+from ...models.jobs import DEAD_JOB_AFTER, RECOMPUTE_JOB
+from ..judging import services as judging
 
 DECISION = "decision"
-RECOMPUTE_JOB = "results.recompute"
-# A queued or running recompute older than this is taken for dead (its process went away).
-DEAD_JOB_AFTER = timedelta(minutes=10)
 DEFAULT_RECOMPUTE_DELAY = 1.0  # seconds a thread/RQ job waits for a burst of marks to settle
 WAIT_FOR_EARLIER_S = 120
 STANDARD_METHOD_LENGTH = 120
@@ -997,7 +996,11 @@ def _run_recompute(record: Job, *, full: bool = False) -> dict[str, Any]:
         clock.sleep(delay)
     db.session.refresh(record)
     full = full or bool((record.params or {}).get("full"))
-    jobs.progress(record, 1, 2)  # reading from here on: later changes need another job
+    # Reading from here on: later changes need another job. The chain lock is taken with it, so
+    # a batch of marks that saw this job still waiting commits before the reading starts.
+    with judging.chain_write_turn():
+        judging.touch_chain(record.event_id)
+        jobs.progress(record, 1, 2)
     event = db.session.get(Event, record.event_id)
     if event is None:
         return {"rows": 0}
