@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -31,3 +33,11 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+@cache
+def redis_client(url: str):
+    """One client (and its connection pool) per Redis address and process, not one per call."""
+    from redis import Redis
+
+    return Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)

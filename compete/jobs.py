@@ -23,7 +23,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 
 from .domain.errors import DomainError
-from .extensions import db
+from .extensions import db, redis_client
 from .models import Job, JobStatus
 from .models.base import utcnow
 
@@ -99,10 +99,9 @@ def submit(
 
 
 def _queue():
-    from redis import Redis
     from rq import Queue
 
-    return Queue(QUEUE_NAME, connection=Redis.from_url(current_app.config["REDIS_URL"]))
+    return Queue(QUEUE_NAME, connection=redis_client(current_app.config["REDIS_URL"]))
 
 
 def _run_in_app(app, job_id: str) -> None:

@@ -15,7 +15,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import text
 
-from ...extensions import db
+from ...extensions import db, redis_client
 from ...i18n import LANG_COOKIE
 from ...jobs import failure_text
 from ...models import JobStatus
@@ -68,11 +68,10 @@ def healthz():
         return jsonify(status="error", database="unreachable"), 503
     checks = {"status": "ok", "database": database}
     if url := current_app.config.get("REDIS_URL"):
-        from redis import Redis
         from redis.exceptions import RedisError
 
         try:
-            Redis.from_url(url, socket_timeout=1).ping()
+            redis_client(url).ping()
             checks["redis"] = "ok"
         except RedisError:
             return jsonify(status="error", database=database, redis="unreachable"), 503
