@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, Integer, String, Text, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -51,3 +51,21 @@ class Job(db.Model):
         if self.status is JobStatus.DONE:
             return 100
         return int(100 * self.done / self.total) if self.total else 0
+
+
+def recompute_waiting(event_id, alive_since) -> ColumnElement[bool]:
+    """A recompute of the event that has not started reading the chain: queued, or running and
+    still waiting for a burst to settle (``done`` stays 0 until it reads); dead ones (queued or
+    started before ``alive_since``) do not count. Values or bound parameters both do."""
+    return and_(
+        Job.kind == RECOMPUTE_JOB,
+        Job.event_id == event_id,
+        or_(
+            and_(Job.status == JobStatus.QUEUED, Job.created_at > alive_since),
+            and_(
+                Job.status == JobStatus.RUNNING,
+                Job.done == 0,
+                or_(Job.started_at.is_(None), Job.started_at > alive_since),
+            ),
+        ),
+    )

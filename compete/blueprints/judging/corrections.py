@@ -36,7 +36,7 @@ from ...models import (
     User,
 )
 from ...permissions import _in_scope
-from .services import _append, _lock_chain, current_marks
+from .services import _append, current_marks, lock_chain
 
 # Who may correct a mark during the review: the supervision panel and the chief judge (§4.7).
 CORRECTING_ROLES = (Role.SUPERVISOR, Role.CHIEF_JUDGE)
@@ -123,7 +123,7 @@ def correct_marks(
             )
         planned.append((change, current, value))
 
-    _lock_chain(event)
+    lock_chain(event.id)
     # Under the lock: a mark may have been added to these cells meanwhile.
     in_force = current_marks(event, entry_id=entry.id)
     links = []

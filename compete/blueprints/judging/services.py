@@ -41,7 +41,7 @@ from ...models import (
     SchemeModule,
     User,
 )
-from ...models.jobs import DEAD_JOB_AFTER, RECOMPUTE_JOB, Job, JobStatus
+from ...models.jobs import DEAD_JOB_AFTER, Job, recompute_waiting
 
 MARKING_ROLES = (PanelRole.MARKING, PanelRole.CHIEF)
 
@@ -355,23 +355,9 @@ _CODES = (
         _RC.c.event_id == bindparam("event_id"), _RC.c.code.in_(bindparam("codes", expanding=True))
     )
 )
-_T_JOB = Job.__table__
-# A recompute of the event that has not started reading the chain: queued, or running and still
-# waiting for a burst to settle (``done`` is 0 until it reads); dead ones do not count.
 _WAITING_RECOMPUTE = (
-    select(_T_JOB.c.id)
-    .where(
-        _T_JOB.c.kind == RECOMPUTE_JOB,
-        _T_JOB.c.event_id == bindparam("event_id"),
-        or_(
-            and_(_T_JOB.c.status == JobStatus.QUEUED, _T_JOB.c.created_at > bindparam("alive")),
-            and_(
-                _T_JOB.c.status == JobStatus.RUNNING,
-                _T_JOB.c.done == 0,
-                or_(_T_JOB.c.started_at.is_(None), _T_JOB.c.started_at > bindparam("alive")),
-            ),
-        ),
-    )
+    select(Job.id)
+    .where(recompute_waiting(bindparam("event_id"), bindparam("alive")))
     .limit(1)
     .scalar_subquery()
 )
@@ -663,7 +649,7 @@ class ChainLock:
 
 
 def _lock_chain_for_batch(event: Event, now: datetime) -> ChainLock:
-    """Lock the event's chain (as ``_lock_chain``) and read its head and state under the lock."""
+    """Lock the event's chain (as ``lock_chain``) and read its head and state under the lock."""
     row = (
         db.session.connection()
         .execute(_LOCK, {"event_id": event.id, "alive": _utc(now) - DEAD_JOB_AFTER})
@@ -672,11 +658,14 @@ def _lock_chain_for_batch(event: Event, now: datetime) -> ChainLock:
     return ChainLock(row[0], row[1], EventState(row[2]), row[3] is not None)
 
 
-def touch_chain(event_id: int) -> None:
-    """Take the event's chain lock in the current transaction (the caller commits).
+def lock_chain(event_id: int) -> None:
+    """Take the event's write lock before reading anything a new link depends on (the caller
+    commits, which releases it).
 
-    A recompute does this as it starts reading: a batch that saw it still waiting (and so did
-    not ask for another) holds the lock until it commits, so the reading sees that batch.
+    PostgreSQL locks the event row; SQLite takes its database write lock, waiting up to the
+    busy timeout, so a mark never starts from a snapshot another writer has moved past. A
+    recompute takes it as it starts reading: a batch that saw it still waiting (and so did not
+    ask for another) holds the lock until it commits, so the reading sees that batch.
     """
     db.session.execute(update(Event).where(Event.id == event_id).values(mark_seq=Event.mark_seq))
 
@@ -805,15 +794,6 @@ def _one_by_one(user, event, mark, context, now) -> MarkAnswer:
             mark.client_id, "conflict", error=Conflict(N_("Please send this mark again."))
         )
     return MarkAnswer(mark.client_id, "duplicate", earlier.id, earlier.value)
-
-
-def _lock_chain(event: Event) -> None:
-    """Take the event's write lock before reading anything the new mark depends on.
-
-    PostgreSQL locks the event row; SQLite takes its database write lock, waiting up to the
-    busy timeout, so a mark never starts from a snapshot another writer has moved past.
-    """
-    db.session.execute(update(Event).where(Event.id == event.id).values(mark_seq=Event.mark_seq))
 
 
 def _append(event: Event, **fields) -> MarkEvent:

@@ -65,7 +65,7 @@ from ...models import (
     User,
 )
 from ...models.base import utcnow
-from ...models.jobs import DEAD_JOB_AFTER, RECOMPUTE_JOB
+from ...models.jobs import DEAD_JOB_AFTER, RECOMPUTE_JOB, recompute_waiting
 from ..judging import services as judging
 
 DECISION = "decision"
@@ -950,13 +950,18 @@ def schedule_recompute(event: Event, *, actor=None, full: bool = False) -> Job |
 
     if results_frozen(event):
         return None
-    now = utcnow()
-    for job in _recompute_jobs(event.id, JobStatus.QUEUED, JobStatus.RUNNING):
-        if _alive(job, now) and (job.status is JobStatus.QUEUED or not job.done):
-            if full and not (job.params or {}).get("full"):
-                job.params = {**(job.params or {}), "full": True}
-                db.session.commit()
-            return job
+    alive_since = utcnow() - DEAD_JOB_AFTER
+    waiting = db.session.scalars(
+        select(Job)
+        .where(recompute_waiting(event.id, alive_since))
+        .order_by(Job.created_at, Job.id)
+        .limit(1)
+    ).first()
+    if waiting is not None:
+        if full and not (waiting.params or {}).get("full"):
+            waiting.params = {**(waiting.params or {}), "full": True}
+            db.session.commit()
+        return waiting
     return jobs.submit(RECOMPUTE_JOB, actor=actor, event_id=event.id, full=full)
 
 
@@ -999,7 +1004,7 @@ def _run_recompute(record: Job, *, full: bool = False) -> dict[str, Any]:
     # Reading from here on: later changes need another job. The chain lock is taken with it, so
     # a batch of marks that saw this job still waiting commits before the reading starts.
     with judging.chain_write_turn():
-        judging.touch_chain(record.event_id)
+        judging.lock_chain(record.event_id)
         jobs.progress(record, 1, 2)
     event = db.session.get(Event, record.event_id)
     if event is None:
