@@ -7,7 +7,10 @@ answers 404 for a record of another event, so ids cannot be walked across scopes
 
 from __future__ import annotations
 
-from flask import Flask, abort, g
+from collections.abc import Callable
+from functools import wraps
+
+from flask import Flask, abort, current_app, g
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
@@ -23,6 +26,8 @@ _EVENT = (
 def _load_scope(endpoint, values) -> None:
     if not values:
         return
+    if getattr(current_app.view_functions.get(endpoint), "scope_on_demand", False):
+        return  # loaded by the view's ``fast_path`` when it falls back to the usual way
     if "event_id" in values:
         event = db.session.execute(_EVENT, {"event_id": values["event_id"]}).scalar_one_or_none()
         if event is None:
@@ -41,6 +46,26 @@ def _load_scope(endpoint, values) -> None:
         if unit is None:
             abort(404)
         g.unit = unit
+
+
+def fast_path(attempt: Callable[..., object | None]) -> Callable:
+    """Let ``attempt(**view_args)`` answer a busy route first, before the URL's scope and the
+    signed-in user are loaded as ORM objects; when it returns None (anything out of the plain
+    case), the scope is loaded and the view runs the usual way, with its permission checks."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(**kwargs):
+            answer = attempt(**kwargs)
+            if answer is not None:
+                return answer
+            _load_scope(None, kwargs)
+            return view(**kwargs)
+
+        wrapper.scope_on_demand = True
+        return wrapper
+
+    return decorate
 
 
 def load_in_event(model, object_id: int):

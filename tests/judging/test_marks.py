@@ -242,7 +242,7 @@ def _post_marks(client, event_id, marks, token):
         f"/tablet/events/{event_id}/marks",
         data=json.dumps({"marks": marks}),
         content_type="application/json",
-        headers={"X-CSRFToken": token},
+        headers={"X-CSRFToken": token, "Accept": "application/json"},
     )
 
 
@@ -321,8 +321,11 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(app, client, auth, dem
     with app.app_context():
         engine = db.engine
 
-    def count(*_args):
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
         counted[-1] += 1
+        statements.append(statement)
 
     sa_event.listen(engine, "before_cursor_execute", count)
     try:
@@ -332,13 +335,16 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(app, client, auth, dem
             response = _post_marks(client, demo["event_id"], [_item(c) for c in chunk], token)
             assert [r["status"] for r in response.get_json()["results"]] == ["stored"] * size
             sizes.append(counted[-1])
+        plain = list(statements)
         counted.append(0)
         _post_marks(client, demo["event_id"], [_item(cells[0])], token)  # a stale edit: nothing new
     finally:
         sa_event.remove(engine, "before_cursor_execute", count)
     assert sizes[0] == sizes[1], sizes
-    # Session with user and roles, event, seat, codes, lock, cells, insert, head.
-    assert sizes[0] <= 8, sizes
+    # Session with user and roles; seat with event and criteria; codes; lock; cells; insert;
+    # head. Neither the user nor the event is loaded as an ORM object (the plain path).
+    assert sizes[0] <= 7, sizes
+    assert not [s for s in plain if "password_hash" in s or "events.name" in s]
     # Results are recomputed (debounced elsewhere) after each batch that stored something.
     assert calls == [demo["event_id"], demo["event_id"]]
 
@@ -413,3 +419,83 @@ def test_a_lost_race_on_the_same_client_id_answers_duplicate(app, client, auth, 
     with app.app_context():
         assert db.session.scalar(select(func.count(MarkEvent.id))) == 2
         assert services.verify_marks(db.session.get(Event, demo["event_id"])) is None
+
+
+# ---------------------------------------------------------------- what the plain path leaves
+
+
+def _session_row(app):
+    from compete.models import LoginSession
+
+    with app.app_context():
+        return db.session.scalar(
+            select(LoginSession)
+            .where(LoginSession.revoked_at.is_(None))
+            .order_by(LoginSession.id.desc())
+        )
+
+
+def _age_session(app, minutes):
+    from datetime import timedelta
+
+    from compete.models import LoginSession
+
+    with app.app_context():
+        row = db.session.scalar(
+            select(LoginSession)
+            .where(LoginSession.revoked_at.is_(None))
+            .order_by(LoginSession.id.desc())
+        )
+        row.last_seen_at = row.last_seen_at - timedelta(minutes=minutes)
+        db.session.commit()
+        return row.last_seen_at
+
+
+def test_a_session_due_a_touch_is_touched_while_marking(app, client, auth, demo):
+    token, cells = _signed_in_judge(app, client, auth, demo)
+    before = _age_session(app, 5)
+    response = _post_marks(client, demo["event_id"], [_item(cells[0])], token)
+    assert [r["status"] for r in response.get_json()["results"]] == ["stored"]
+    assert _session_row(app).last_seen_at > before
+
+
+def test_an_idle_session_ends_and_its_marks_are_not_taken(app, client, auth, demo):
+    token, cells = _signed_in_judge(app, client, auth, demo)
+    _age_session(app, 60 * 24)
+    response = _post_marks(client, demo["event_id"], [_item(cells[0])], token)
+    assert response.status_code == 401
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(MarkEvent)) == 0
+    assert _session_row(app) is None  # revoked
+
+
+def test_a_seated_judge_without_the_marking_role_is_refused(app, client, auth, demo):
+    from compete.models import RoleAssignment
+
+    token, cells = _signed_in_judge(app, client, auth, demo)
+    with app.app_context():
+        user = _user("judge1")
+        for assignment in db.session.scalars(
+            select(RoleAssignment).where(RoleAssignment.user_id == user.id)
+        ):
+            db.session.delete(assignment)
+        db.session.commit()
+    response = _post_marks(client, demo["event_id"], [_item(cells[0])], token)
+    assert response.status_code == 403
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(MarkEvent)) == 0
+
+
+def test_an_unknown_event_or_an_unreadable_batch_is_answered_not_stored(app, client, auth, demo):
+    token, cells = _signed_in_judge(app, client, auth, demo)
+    assert _post_marks(client, demo["event_id"] + 999, [_item(cells[0])], token).status_code == 404
+    response = client.post(
+        f"/tablet/events/{demo['event_id']}/marks",
+        data="not json",
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "bad_request"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(MarkEvent)) == 0

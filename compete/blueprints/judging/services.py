@@ -319,6 +319,9 @@ _SEAT_AND_CRITERIA = (
     select(
         _J.c.unit_id,
         _PV.c.params["ws_judgement"].as_boolean(),
+        _T_EVENT.c.competition_id,
+        _T_EVENT.c.state,
+        _T_EVENT.c.overrides,
         _C.c.id,
         _C.c.code,
         _C.c.kind,
@@ -410,26 +413,47 @@ _KNOWN = union_all(
 _INSERT_RETURNING = insert(_T_MARK).returning(_T_MARK.c.seq, _T_MARK.c.id)
 
 
+@dataclass(frozen=True)
+class MarkingEvent:
+    """The event as the mark path needs it (``submit_batch`` takes it as it takes an
+    ``Event``), read with the judge's seat."""
+
+    id: int
+    competition_id: int
+    state: EventState
+
+
 def mark_context(user: User, event: Event, *, codes, criterion_ids) -> MarkContext:
     """The judge's seat with the asked-for criteria, and the asked-for codes: two reads.
 
     NotAllowed when ``user`` is not a marking judge of ``event`` (as ``assignment_for``).
     """
+    seated = seated_context(user.id, event.id, codes=codes, criterion_ids=criterion_ids)
+    if seated is None:
+        raise NotAllowed(N_("You are not a marking judge of this event."))
+    return seated[0]
+
+
+def seated_context(
+    user_id: int, event_id: int, *, codes, criterion_ids
+) -> tuple[MarkContext, MarkingEvent] | None:
+    """``mark_context`` by ids, with the event read alongside; None when the user has no
+    marking seat on the event (or there is no such event)."""
     conn = db.session.connection()
     rows = conn.execute(
         _SEAT_AND_CRITERIA,
         {
-            "event_id": event.id,
-            "user_id": user.id,
+            "event_id": event_id,
+            "user_id": user_id,
             "criterion_ids": sorted({int(i) for i in criterion_ids}),
         },
     ).all()
     if not rows:
-        raise NotAllowed(N_("You are not a marking judge of this event."))
-    unit_id, preset_ws = rows[0][0], rows[0][1]
+        return None
+    unit_id, preset_ws, competition_id, state, overrides = rows[0][:5]
     criteria = {
         cid: CriterionSpec(code=code, max_mark=Decimal(top), step=Decimal(step), kind=kind)
-        for _unit, _ws, cid, code, kind, top, step in rows
+        for *_event, cid, code, kind, top, step in rows
         if cid is not None
     }
     entries: dict[str, int] = {}
@@ -439,13 +463,15 @@ def mark_context(user: User, event: Event, *, codes, criterion_ids) -> MarkConte
         entries = {
             code: entry_id
             for code, entry_id, entry_unit in conn.execute(
-                _CODES, {"event_id": event.id, "codes": wanted}
+                _CODES, {"event_id": event_id, "codes": wanted}
             )
             if unit_id is None or entry_unit != unit_id
         }
-    overrides = event.overrides or {}
-    ws = overrides.get("ws_judgement", preset_ws)
-    return MarkContext(user_id=user.id, entries=entries, criteria=criteria, ws_judgement=bool(ws))
+    ws = (overrides or {}).get("ws_judgement", preset_ws)
+    context = MarkContext(
+        user_id=user_id, entries=entries, criteria=criteria, ws_judgement=bool(ws)
+    )
+    return context, MarkingEvent(event_id, competition_id, EventState(state))
 
 
 def record_marks(
@@ -713,7 +739,8 @@ def _append_batch(event: Event, rows: list[dict], chain: ChainLock) -> list[int]
     by_seq = dict(conn.execute(_INSERT_RETURNING, rows).all())  # seq -> id, in any order
     ids = [by_seq[fields["seq"]] for fields in rows]
     conn.execute(_HEAD, {"event_id": event.id, "new_seq": seq, "new_head": head})
-    db.session.expire(event, ["mark_seq", "mark_head"])
+    if isinstance(event, Event):  # loaded in the session: its head is no longer the chain's
+        db.session.expire(event, ["mark_seq", "mark_head"])
     return ids
 
 

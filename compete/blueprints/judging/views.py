@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from types import SimpleNamespace
 
 from flask import (
     Blueprint,
@@ -24,7 +25,15 @@ from ...errors import translate_error
 from ...extensions import db
 from ...models import User
 from ...models.base import utcnow
-from ...permissions import Permission, panel_only, permission_required, public
+from ...permissions import (
+    Permission,
+    has_permission,
+    panel_only,
+    permission_required,
+    public,
+)
+from ...scope import fast_path
+from ..auth.sessions import plain_identity
 from ..competitions import lifecycle
 from ..competitions.forms import TransitionForm
 from . import pairing, services, unlock
@@ -141,7 +150,51 @@ def _parse(item: dict) -> services.MarkInput:
     )
 
 
+def _batch_from_request() -> tuple[list, list[services.MarkInput | None]] | None:
+    """The posted items and each one read (None for an item that cannot be read), or None
+    when the body is not a list of 1 to MAX_BATCH marks."""
+    body = request.get_json(silent=True)
+    items = body.get("marks") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items or len(items) > MAX_BATCH:
+        return None
+    parsed: list[services.MarkInput | None] = []
+    for item in items:
+        try:
+            parsed.append(_parse(item))
+        except (ValueError, TypeError, AttributeError):
+            parsed.append(None)
+    return items, parsed
+
+
+def _submit_plainly(event_id: int):
+    """The tablets' plain case, answered in a few small reads with no ORM object: a session in
+    force, a marking seat on the event, the permission to enter marks there, a readable batch.
+    None for anything else, which ``submit_marks`` answers the usual way."""
+    identity = plain_identity()
+    if identity is None:
+        return None
+    batch = _batch_from_request()
+    if batch is None:
+        return None
+    items, parsed = batch
+    marks = [m for m in parsed if m is not None]
+    seated = services.seated_context(
+        identity.id,
+        event_id,
+        codes={m.code for m in marks},
+        criterion_ids={m.criterion_id for m in marks},
+    )
+    if seated is None:
+        return None
+    context, event = seated
+    competition = SimpleNamespace(id=event.competition_id)
+    if not has_permission(identity, Permission.MARKS_ENTER, competition=competition, event=event):
+        return None
+    return _submit(identity, event, items, parsed, context)
+
+
 @bp.route("/tablet/events/<int:event_id>/marks", methods=["POST"])
+@fast_path(_submit_plainly)
 @permission_required(Permission.MARKS_ENTER)
 @panel_only
 def submit_marks(event_id: int):
@@ -149,22 +202,18 @@ def submit_marks(event_id: int):
 
     The batch is checked against the judge's seat once, then recorded by
     ``services.submit_batch`` (the chain locked once, the new links stored in one transaction).
+    The plain case takes ``_submit_plainly``; this body answers the rest (the session to
+    touch or end, no seat, no permission, an unreadable body) with the usual checks.
     """
     event = g.event
     user = current_user._get_current_object()
-    body = request.get_json(silent=True)
-    items = body.get("marks") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items or len(items) > MAX_BATCH:
+    batch = _batch_from_request()
+    if batch is None:
         services.mark_context(user, event, codes=(), criterion_ids=())  # 403 off the panel
         return jsonify(
             error="bad_request", message=_("Send a list of 1 to %(n)s marks.", n=MAX_BATCH)
         ), 400
-    parsed: list[services.MarkInput | None] = []
-    for item in items:
-        try:
-            parsed.append(_parse(item))
-        except (ValueError, TypeError, AttributeError):
-            parsed.append(None)
+    items, parsed = batch
     marks = [m for m in parsed if m is not None]
     context = services.mark_context(
         user,
@@ -172,6 +221,12 @@ def submit_marks(event_id: int):
         codes={m.code for m in marks},
         criterion_ids={m.criterion_id for m in marks},
     )
+    return _submit(user, event, items, parsed, context)
+
+
+def _submit(user, event, items: list, parsed: list, context: services.MarkContext):
+    """Record the readable marks and answer every item, in order."""
+    marks = [m for m in parsed if m is not None]
     outcome = services.submit_batch(user, event, marks, context=context, now=utcnow())
     results, answered = [], iter(outcome.answers)
     for item, mark in zip(items, parsed, strict=True):
