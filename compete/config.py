@@ -55,6 +55,10 @@ class Config:
     # Results are recomputed off the request path: a job waits this many seconds for a burst
     # of marks to settle, and waits at most RESULTS_RECOMPUTE_WAIT for an earlier one.
     RESULTS_RECOMPUTE_DELAY = 1.0
+    # While the event is open for marking the marks never settle, and the results are only
+    # provisional (the chief judge's console counts marks itself): they are refreshed at most
+    # this often, so a day of marking is not also a day of recomputing.
+    RESULTS_RECOMPUTE_DELAY_MARKING = 10.0
     RESULTS_RECOMPUTE_WAIT = 120
     # Public pages: Redis when REDIS_URL is set, unless PAGE_CACHE = "memory".
     PAGE_CACHE: str | None = None

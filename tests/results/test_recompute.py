@@ -579,7 +579,8 @@ def test_a_burst_of_marks_runs_one_recompute_in_thread_mode(tmp_path):
 
     threaded = build_app(
         JOBS_MODE="thread",
-        RESULTS_RECOMPUTE_DELAY=0.4,
+        RESULTS_RECOMPUTE_DELAY=2.0,
+        RESULTS_RECOMPUTE_DELAY_MARKING=2.0,
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'burst.db'}",
     )
     with threaded.app_context():
@@ -594,7 +595,7 @@ def test_a_burst_of_marks_runs_one_recompute_in_thread_mode(tmp_path):
                     add_mark(event, judge_id, entry_id, criterion_id, 2)
                     db.session.commit()
                     services.schedule_recompute(event)
-        assert clock.monotonic() - started < 0.4, "the burst took longer than the delay"
+        assert clock.monotonic() - started < 2.0, "the burst took longer than the delay"
         deadline = clock.monotonic() + 20
         while clock.monotonic() < deadline:
             db.session.expire_all()
@@ -604,6 +605,29 @@ def test_a_burst_of_marks_runs_one_recompute_in_thread_mode(tmp_path):
             clock.sleep(0.05)
         assert [(j.status, j.result["rows"]) for j in jobs] == [(JobStatus.DONE, 2)]
         assert services.ranks_computed(db.session.get(Event, built.event_id))
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("state", "delay"), [(EventState.IN_PROGRESS, 12.0), (EventState.SCORING_LOCKED, 1.5)]
+)
+def test_provisional_results_refresh_less_often_while_marking_is_open(tmp_path, state, delay):
+    from ..conftest import build_app
+
+    threaded = build_app(
+        JOBS_MODE="thread",
+        RESULTS_RECOMPUTE_DELAY=1.5,
+        RESULTS_RECOMPUTE_DELAY_MARKING=12.0,
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'cadence.db'}",
+    )
+    with threaded.app_context():
+        db.create_all()
+        built = build_event(modules=SCHEME, entries=1, judges=1)
+        event = db.session.get(Event, built.event_id)
+        event.state = state
+        db.session.commit()
+        assert services._recompute_delay(event.id) == delay
         db.session.remove()
         db.engine.dispose()
 

@@ -69,7 +69,6 @@ from ...models.jobs import DEAD_JOB_AFTER, RECOMPUTE_JOB, recompute_waiting
 from ..judging import services as judging
 
 DECISION = "decision"
-DEFAULT_RECOMPUTE_DELAY = 1.0  # seconds a thread/RQ job waits for a burst of marks to settle
 WAIT_FOR_EARLIER_S = 120
 STANDARD_METHOD_LENGTH = 120
 
@@ -965,12 +964,19 @@ def schedule_recompute(event: Event, *, actor=None, full: bool = False) -> Job |
     return jobs.submit(RECOMPUTE_JOB, actor=actor, event_id=event.id, full=full)
 
 
-def _recompute_delay() -> float:
+def _recompute_delay(event_id: int) -> float:
+    """How long a recompute waits for changes to settle: longer while marking is open."""
     from ... import jobs
 
     if jobs.mode() == "sync":
         return 0.0
-    return float(current_app.config.get("RESULTS_RECOMPUTE_DELAY", DEFAULT_RECOMPUTE_DELAY))
+    state = db.session.scalar(select(Event.state).where(Event.id == event_id))
+    marking = state is EventState.IN_PROGRESS
+    return float(
+        current_app.config[
+            "RESULTS_RECOMPUTE_DELAY_MARKING" if marking else "RESULTS_RECOMPUTE_DELAY"
+        ]
+    )
 
 
 def _wait_for_earlier(record: Job) -> None:
@@ -996,8 +1002,9 @@ def _run_recompute(record: Job, *, full: bool = False) -> dict[str, Any]:
     from ... import jobs
 
     _wait_for_earlier(record)
-    delay = _recompute_delay()
+    delay = _recompute_delay(record.event_id)
     if delay:
+        db.session.commit()  # hold no read open while waiting
         clock.sleep(delay)
     db.session.refresh(record)
     full = full or bool((record.params or {}).get("full"))
