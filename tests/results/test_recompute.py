@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time as clock
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -574,17 +575,26 @@ def test_the_page_does_not_start_a_second_job_while_one_runs(app, client, login_
         assert db.session.scalar(select(func.count(EntryScore.id))) == 0
 
 
-def test_a_burst_of_marks_runs_one_recompute_in_thread_mode(tmp_path):
+@contextmanager
+def _thread_mode(tmp_path, **config):
+    """An app running its jobs in threads (the embedded default) on a database file of its own,
+    with ``config``; inside its app context, tables created; closed afterwards."""
     from ..conftest import build_app
 
     threaded = build_app(
         JOBS_MODE="thread",
-        RESULTS_RECOMPUTE_DELAY=2.0,
-        RESULTS_RECOMPUTE_DELAY_MARKING=2.0,
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'burst.db'}",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'threads.db'}",
+        **config,
     )
     with threaded.app_context():
         db.create_all()
+        yield
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_burst_of_marks_runs_one_recompute_in_thread_mode(tmp_path):
+    with _thread_mode(tmp_path, RESULTS_RECOMPUTE_DELAY=2.0, RESULTS_RECOMPUTE_DELAY_MARKING=2.0):
         built = build_event(modules=SCHEME, entries=2, judges=3, overrides={"theory_weight": "0"})
         db.session.commit()
         event = db.session.get(Event, built.event_id)
@@ -605,31 +615,18 @@ def test_a_burst_of_marks_runs_one_recompute_in_thread_mode(tmp_path):
             clock.sleep(0.05)
         assert [(j.status, j.result["rows"]) for j in jobs] == [(JobStatus.DONE, 2)]
         assert services.ranks_computed(db.session.get(Event, built.event_id))
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.mark.parametrize(
     ("state", "delay"), [(EventState.IN_PROGRESS, 12.0), (EventState.SCORING_LOCKED, 1.5)]
 )
 def test_provisional_results_refresh_less_often_while_marking_is_open(tmp_path, state, delay):
-    from ..conftest import build_app
-
-    threaded = build_app(
-        JOBS_MODE="thread",
-        RESULTS_RECOMPUTE_DELAY=1.5,
-        RESULTS_RECOMPUTE_DELAY_MARKING=12.0,
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'cadence.db'}",
-    )
-    with threaded.app_context():
-        db.create_all()
+    with _thread_mode(tmp_path, RESULTS_RECOMPUTE_DELAY=1.5, RESULTS_RECOMPUTE_DELAY_MARKING=12.0):
         built = build_event(modules=SCHEME, entries=1, judges=1)
         event = db.session.get(Event, built.event_id)
         event.state = state
         db.session.commit()
         assert services._recompute_delay(event.id) == delay
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.mark.parametrize("full", [False, True])
