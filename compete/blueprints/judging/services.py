@@ -422,6 +422,11 @@ class MarkingEvent:
     competition_id: int
     state: EventState
 
+    @property
+    def competition(self) -> SimpleNamespace:
+        """What ``has_permission`` reads of the event's competition: its id."""
+        return SimpleNamespace(id=self.competition_id)
+
 
 def mark_context(user: User, event: Event, *, codes, criterion_ids) -> MarkContext:
     """The judge's seat with the asked-for criteria, and the asked-for codes: two reads.

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from types import SimpleNamespace
 
 from flask import (
     Blueprint,
@@ -166,6 +165,15 @@ def _batch_from_request() -> tuple[list, list[services.MarkInput | None]] | None
     return items, parsed
 
 
+def _asked_for(parsed: list[services.MarkInput | None]) -> dict[str, set]:
+    """The marking codes and criteria a batch names, for reading the judge's seat."""
+    marks = [m for m in parsed if m is not None]
+    return {
+        "codes": {m.code for m in marks},
+        "criterion_ids": {m.criterion_id for m in marks},
+    }
+
+
 def _submit_plainly(event_id: int):
     """The tablets' plain case, answered in a few small reads with no ORM object: a session in
     force, a marking seat on the event, the permission to enter marks there, a readable batch.
@@ -177,18 +185,11 @@ def _submit_plainly(event_id: int):
     if batch is None:
         return None
     items, parsed = batch
-    marks = [m for m in parsed if m is not None]
-    seated = services.seated_context(
-        identity.id,
-        event_id,
-        codes={m.code for m in marks},
-        criterion_ids={m.criterion_id for m in marks},
-    )
+    seated = services.seated_context(identity.id, event_id, **_asked_for(parsed))
     if seated is None:
         return None
     context, event = seated
-    competition = SimpleNamespace(id=event.competition_id)
-    if not has_permission(identity, Permission.MARKS_ENTER, competition=competition, event=event):
+    if not has_permission(identity, Permission.MARKS_ENTER, event=event):
         return None
     return _submit(identity, event, items, parsed, context)
 
@@ -214,13 +215,7 @@ def submit_marks(event_id: int):
             error="bad_request", message=_("Send a list of 1 to %(n)s marks.", n=MAX_BATCH)
         ), 400
     items, parsed = batch
-    marks = [m for m in parsed if m is not None]
-    context = services.mark_context(
-        user,
-        event,
-        codes={m.code for m in marks},
-        criterion_ids={m.criterion_id for m in marks},
-    )
+    context = services.mark_context(user, event, **_asked_for(parsed))
     return _submit(user, event, items, parsed, context)
 
 
